@@ -1,0 +1,44 @@
+"""Command-line entry point: ``postloan COMMAND``.
+
+Each command lives in a module under ``postloan.commands`` and registers itself
+on :data:`app`. User mistakes raise a ``PostLoanError``; :func:`main` prints its
+message (no stack trace) and exits with the error's exit code.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from postloan.errors import PostLoanError
+
+app = typer.Typer(
+    no_args_is_help=True,
+    help="postloan: post-loan management for personal loans (贷后管理)",
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    from postloan import __version__
+
+    typer.echo(__version__)
+
+
+def _register() -> None:
+    """Import the command modules; each adds its commands to ``app``."""
+    from postloan.commands import schedule  # noqa: F401
+
+
+def main() -> None:
+    _register()
+    try:
+        app()
+    except PostLoanError as err:
+        Console(stderr=True).print(f"[bold red]error:[/] {err}", highlight=False)
+        sys.exit(err.exit_code)
