@@ -1,0 +1,280 @@
+"""Read a feed file (CSV, Parquet, xlsx) into an all-text frame with source line numbers.
+
+Every column comes back as ``Utf8`` so that validation sees exactly what the
+core system wrote (no guessing of types), plus ``_line``: the 1-based line a
+person finds the row on in an editor (CSV, counting the header as line 1) or
+the spreadsheet row number (xlsx). Parquet has no lines; ``_line`` is the
+1-based row number.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime, time
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+
+from postloan.domain.errors import FeedError
+from postloan.feeds.spec import FEEDS
+
+LINE = "_line"
+
+#: Chinese text in a legacy encoding is almost all GB2312 characters; a
+#: "successful" GB18030 decode made mostly of rare characters is another encoding.
+_MIN_COMMON_HANZI_SHARE = 0.5
+
+
+def read_table(path: Path) -> pl.DataFrame:
+    """The rows of ``path`` as text columns plus ``_line``; raises ``FeedError`` when
+    the file cannot be read at all."""
+    if not path.is_file():
+        raise FeedError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        frame = _read_csv(path)
+    elif suffix == ".parquet":
+        frame = _read_parquet(path)
+    elif suffix == ".xlsx":
+        frame = _read_xlsx(path)
+    else:
+        raise FeedError(f"{path}: unsupported file type {suffix!r}; use .csv, .parquet or .xlsx")
+    return _normalise_header(frame, path)
+
+
+def _normalise_header(frame: pl.DataFrame, path: Path) -> pl.DataFrame:
+    names = [c for c in frame.columns if c != LINE]
+    clean = [n.replace("\ufeff", "").strip().lower() for n in names]
+    dupes = sorted({c for c in clean if clean.count(c) > 1})
+    if dupes or any("_duplicated_" in n for n in names):
+        shown = ", ".join(dupes) or ", ".join(n for n in names if "_duplicated_" in n)
+        raise FeedError(f"{path}: column(s) appear more than once in the header: {shown}")
+    if "" in clean:
+        pos = clean.index("") + 1
+        raise FeedError(f"{path}: header column {pos} has no name; name it or delete the column")
+    if LINE in clean:
+        raise FeedError(f"{path}: a column may not be called {LINE!r} (reserved)")
+    frame = frame.rename(dict(zip(names, clean, strict=True)))
+    return frame.select([*clean, LINE])
+
+
+# --- CSV ----------------------------------------------------------------------------
+
+
+def decode_feed_bytes(data: bytes, path: Path) -> tuple[bytes, str]:
+    """``data`` as UTF-8 bytes without BOM, and the encoding it was in.
+
+    Decoding is strict: UTF-8 (with or without BOM) first, then GB18030 (a
+    superset of GBK). Anything else is refused with a message saying so.
+    """
+    if b"\x00" in data[:65536]:
+        raise FeedError(
+            f"{path}: contains NUL bytes, so it is not a text CSV (UTF-16 or binary?); "
+            "export it as UTF-8 or GBK CSV"
+        )
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        if data.startswith(b"\xef\xbb\xbf"):
+            return data[3:], "utf-8-sig"
+        return data, "utf-8"
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise FeedError(
+            f"{path}: cannot be decoded as UTF-8, GBK or GB18030 (bad byte 0x{data[err.start]:02x} "
+            f"at line {line}){_guess(data)}; save it as UTF-8 and import again"
+        ) from None
+    if not _looks_chinese(text):
+        raise FeedError(
+            f"{path}: is not UTF-8 and does not read as Chinese GBK/GB18030 text"
+            f"{_guess(data)}; save it as UTF-8 and import again"
+        )
+    return text.encode("utf-8"), "gb18030"
+
+
+def _looks_chinese(text: str) -> bool:
+    wide = [ch for ch in set(text) if ord(ch) > 0x7F]
+    if not wide:
+        return True
+    common = 0
+    for ch in wide:
+        try:
+            ch.encode("gb2312")
+        except UnicodeEncodeError:
+            continue
+        common += 1
+    return common / len(wide) >= _MIN_COMMON_HANZI_SHARE
+
+
+def _guess(data: bytes) -> str:
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data[:200_000]).best()
+    if best is None or best.encoding in ("utf_8", "gb18030", "gbk", "gb2312"):
+        return ""
+    return f"; it looks like {best.encoding}"
+
+
+def _read_csv(path: Path) -> pl.DataFrame:
+    utf8, _encoding = decode_feed_bytes(path.read_bytes(), path)
+    if not utf8.strip():
+        raise FeedError(f"{path}: the file is empty; it needs at least a header line")
+    try:
+        frame = pl.read_csv(
+            io.BytesIO(utf8),
+            infer_schema=False,
+            raise_if_empty=True,
+        )
+    except pl.exceptions.PolarsError as err:
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise FeedError(
+            f"{path}: not a well-formed CSV ({first}); check quoting and that every line "
+            "has as many fields as the header"
+        ) from None
+    names = frame.columns
+    # A quoted field may span lines: count them so _line matches what an editor shows.
+    if b'"' in utf8 and names:
+        spans = pl.sum_horizontal(
+            [pl.col(c).str.count_matches("\n").fill_null(0) for c in names]
+        ).cast(pl.Int64)
+        frame = frame.with_columns(
+            (pl.int_range(pl.len(), dtype=pl.Int64) + 2 + spans.cum_sum() - spans).alias(LINE)
+        )
+    else:
+        frame = frame.with_columns((pl.int_range(pl.len(), dtype=pl.Int64) + 2).alias(LINE))
+    # Blank lines read as all-null rows: drop them (line numbers are already fixed).
+    if names:
+        frame = frame.filter(~pl.all_horizontal([pl.col(c).is_null() for c in names]))
+    return frame
+
+
+# --- Parquet ------------------------------------------------------------------------
+
+
+def _read_parquet(path: Path) -> pl.DataFrame:
+    try:
+        frame = pl.read_parquet(path)
+    except (pl.exceptions.PolarsError, OSError) as err:
+        raise FeedError(f"{path}: not a readable Parquet file ({err})") from None
+    casts = []
+    for name, dtype in frame.schema.items():
+        if dtype == pl.Datetime or isinstance(dtype, pl.Datetime):
+            text = pl.col(name).dt.strftime("%Y-%m-%d %H:%M:%S")
+            casts.append(text.str.replace(" 00:00:00$", ""))
+        elif dtype.is_float():
+            # Shortest round-trip text ("0.1", not the binary expansion); "1000.0" -> "1000".
+            casts.append(pl.col(name).cast(pl.Utf8).str.replace(r"\.0$", ""))
+        else:
+            casts.append(pl.col(name).cast(pl.Utf8))
+    frame = frame.with_columns(casts) if casts else frame
+    return frame.with_columns((pl.int_range(pl.len(), dtype=pl.Int64) + 1).alias(LINE))
+
+
+def _float_text(value: float) -> str:
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value)
+
+
+# --- xlsx ---------------------------------------------------------------------------
+
+_HEADER_SCAN_ROWS = 10
+
+
+def _cell_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        if value.time() == time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return _float_text(value)
+    if isinstance(value, Decimal):
+        return str(value)
+    text = str(value)
+    return text if text.strip() else None
+
+
+def _read_xlsx(path: Path) -> pl.DataFrame:
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(path, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as err:
+        raise FeedError(f"{path}: not a readable .xlsx workbook ({err})") from None
+    sheet = workbook.worksheets[0]
+    rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    if not rows:
+        raise FeedError(f"{path}: the first sheet is empty; it needs a header row")
+    width = max(len(r) for r in rows)
+    rows = [r + [None] * (width - len(r)) for r in rows]
+    # Unmerge the top rows: every cell of a merged range takes the range's value.
+    merged = list(sheet.merged_cells.ranges)
+    top = [list(r) for r in rows[:_HEADER_SCAN_ROWS]]
+    for rng in merged:
+        if rng.min_row > _HEADER_SCAN_ROWS:
+            continue
+        value = top[rng.min_row - 1][rng.min_col - 1]
+        for r in range(rng.min_row, min(rng.max_row, _HEADER_SCAN_ROWS) + 1):
+            for c in range(rng.min_col, rng.max_col + 1):
+                top[r - 1][c - 1] = value
+    header_index = _find_header(top, path)
+    header_row = header_index + 1
+    for rng in merged:
+        spans_header = rng.min_row <= header_row <= rng.max_row
+        if spans_header and rng.max_col > rng.min_col:
+            raise FeedError(
+                f"{path}: header cell {rng.coord} is merged across several columns, so the "
+                "columns under it have no name of their own; unmerge it and give each "
+                "column its contract name"
+            )
+    header = [(h or "").strip() for h in top[header_index]]
+    while header and not header[-1]:
+        header.pop()
+    data = rows[header_index + 1 :]
+    columns = {
+        name: [r[i] for r in data] for i, name in enumerate(header) if name or _has_data(data, i)
+    }
+    if "" in columns:
+        pos = header.index("") + 1
+        raise FeedError(f"{path}: header column {pos} has no name but holds data; name it")
+    frame = pl.DataFrame(columns, schema=dict.fromkeys(columns, pl.Utf8))
+    frame = frame.with_columns(
+        (pl.int_range(pl.len(), dtype=pl.Int64) + header_row + 1).alias(LINE)
+    )
+    names = list(columns)
+    if names:
+        frame = frame.filter(~pl.all_horizontal([pl.col(c).is_null() for c in names]))
+    return frame
+
+
+def _has_data(rows: list[list[str | None]], index: int) -> bool:
+    return any(r[index] is not None for r in rows)
+
+
+def _find_header(top: list[list[str | None]], path: Path) -> int:
+    """The header row: the one naming the most contract columns of the feed the file
+    is named after, else the first row with at least two distinct names."""
+    spec = FEEDS.get(path.stem.lower())
+    if spec is not None:
+        known = set(spec.columns)
+        scores = [sum(1 for v in set(r) if v and v.strip().lower() in known) for r in top]
+        best = max(scores)
+        if best > 0:
+            return scores.index(best)
+    for i, row in enumerate(top):
+        if len({v for v in row if v}) >= 2:
+            return i
+    raise FeedError(f"{path}: no header row found in the first {_HEADER_SCAN_ROWS} rows")
