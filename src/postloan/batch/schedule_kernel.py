@@ -31,7 +31,7 @@ import numpy as np
 import polars as pl
 
 from postloan.batch.calendar_arrays import I64, YEAR_DENOMINATOR, DateTables
-from postloan.batch.schedule_methods import Block, Rows, schedule_block
+from postloan.batch.schedule_methods import Block, Sink, schedule_block
 from postloan.domain.calendar import Frequency, FrequencyUnit
 from postloan.domain.daycount import DayCount
 from postloan.domain.errors import FeedError, InvalidTerms, PostLoanError
@@ -228,11 +228,14 @@ def generate_schedules(loans: pl.DataFrame) -> pl.DataFrame:
     reference = _needs_reference(book, bound, year_den)
     rate_num = book.rate_num
     rate_den = book.rate_den * year_den[book.day_count]
+    per_loan = np.where(book.method == _METHODS.index(Method.BULLET), 1, book.term)
+    first_row = np.concatenate(([0], np.cumsum(per_loan)[:-1]))
+    total = int(per_loan.sum())
+    sink = Sink(*(np.empty(total, dtype=np.int64) for _ in range(4)))
     key = (book.method * len(_DAY_COUNTS) + book.day_count) * 2 + book.month_unit
     key = np.where(reference, -1, key)
     order = np.lexsort((-book.term, key))
     cuts = np.flatnonzero(np.diff(key[order])) + 1
-    parts: list[tuple[I64, Rows]] = []
     for group in np.split(order, cuts):
         first = int(group[0])
         if key[first] < 0:
@@ -243,19 +246,18 @@ def generate_schedules(loans: pl.DataFrame) -> pl.DataFrame:
             monthly=bool(book.month_unit[first]),
             principal=book.principal[group],
             term=book.term[group],
-            fee=book.fee[group],
             rate_num=rate_num[group],
             rate_den=rate_den[group],
             count=book.count[group],
             anchor=book.anchor[group],
             first_step=book.first_step[group],
             disbursement=book.disbursement[group],
+            first_row=first_row[group],
         )
-        rows = schedule_block(block, tables)
-        parts.append((group[rows.loan], rows))
+        schedule_block(block, tables, sink)
     for i in np.flatnonzero(reference).tolist():
-        parts.append(_reference_rows(book, i))
-    return _assemble(book, parts)
+        _reference_rows(book, i, sink, int(first_row[i]))
+    return _frame(book, sink, per_loan, first_row)
 
 
 def _needs_reference(book: _Book, bound: I64, year_den: I64) -> np.ndarray:
@@ -272,46 +274,28 @@ def _needs_reference(book: _Book, bound: I64, year_den: I64) -> np.ndarray:
     )
 
 
-def _reference_rows(book: _Book, i: int) -> tuple[I64, Rows]:
-    schedule = generate_schedule(book.terms(i))
-
-    def col(values: list[int]) -> I64:
-        return np.array(values, dtype=np.int64)
-
-    rows = Rows(
-        loan=col([0] * len(schedule)),
-        seq=col([x.seq for x in schedule]),
-        due=col([(x.due_date - _EPOCH).days for x in schedule]),
-        principal=col([x.principal for x in schedule]),
-        interest=col([x.interest for x in schedule]),
-        fee=col([x.fee for x in schedule]),
-        balance=col([x.balance for x in schedule]),
-    )
-    return np.full(len(schedule), i, dtype=np.int64), rows
+def _reference_rows(book: _Book, i: int, sink: Sink, first_row: int) -> None:
+    """Schedule loan ``i`` with the per-loan reference, straight into ``sink``."""
+    for k, instalment in enumerate(generate_schedule(book.terms(i))):
+        row = first_row + k
+        sink.due[row] = (instalment.due_date - _EPOCH).days
+        sink.principal[row] = instalment.principal
+        sink.interest[row] = instalment.interest
+        sink.balance[row] = instalment.balance
 
 
-def _assemble(book: _Book, parts: list[tuple[I64, Rows]]) -> pl.DataFrame:
-    """Scatter the period-major rows of every block into loan order."""
-    per_loan = np.where(book.method == _METHODS.index(Method.BULLET), 1, book.term)
-    starts = np.concatenate(([0], np.cumsum(per_loan)[:-1]))
-    total = int(per_loan.sum())
-    names = ("due", "principal", "interest", "fee", "balance")
-    out = {name: np.empty(total, dtype=np.int64) for name in names}
-    for loan, rows in parts:
-        at = starts[loan] + rows.seq - 1
-        for name in names:
-            out[name][at] = getattr(rows, name)
+def _frame(book: _Book, sink: Sink, per_loan: I64, first_row: I64) -> pl.DataFrame:
     loan_index = np.repeat(np.arange(len(per_loan), dtype=np.int64), per_loan)
-    seq = np.arange(total, dtype=np.int64) - starts[loan_index] + 1
+    seq = np.arange(len(loan_index), dtype=np.int32) - first_row.astype(np.int32)[loan_index] + 1
     return pl.DataFrame(
         {
             "loan_id": book.ids.gather(loan_index),
-            "seq": pl.Series(seq.astype(np.int32)),
-            "due_date": pl.Series(out["due"].astype(np.int32)).cast(pl.Date),
-            "principal_due": out["principal"],
-            "interest_due": out["interest"],
-            "fee_due": out["fee"],
-            "balance": out["balance"],
+            "seq": seq,
+            "due_date": pl.Series(sink.due.astype(np.int32)).cast(pl.Date),
+            "principal_due": sink.principal,
+            "interest_due": sink.interest,
+            "fee_due": np.repeat(book.fee, per_loan),
+            "balance": sink.balance,
         },
         schema=SCHEDULE_SCHEMA,
     )
