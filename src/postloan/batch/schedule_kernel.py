@@ -231,7 +231,11 @@ def generate_schedules(loans: pl.DataFrame) -> pl.DataFrame:
     per_loan = np.where(book.method == _METHODS.index(Method.BULLET), 1, book.term)
     first_row = np.concatenate(([0], np.cumsum(per_loan)[:-1]))
     total = int(per_loan.sum())
-    sink = Sink(*(np.empty(total, dtype=np.int64) for _ in range(4)))
+    sink = Sink(
+        np.empty(total, dtype=np.int32),
+        np.empty(total, dtype=np.int32),
+        *(np.empty(total, dtype=np.int64) for _ in range(3)),
+    )
     key = (book.method * len(_DAY_COUNTS) + book.day_count) * 2 + book.month_unit
     key = np.where(reference, -1, key)
     order = np.lexsort((-book.term, key))
@@ -257,7 +261,7 @@ def generate_schedules(loans: pl.DataFrame) -> pl.DataFrame:
         schedule_block(block, tables, sink)
     for i in np.flatnonzero(reference).tolist():
         _reference_rows(book, i, sink, int(first_row[i]))
-    return _frame(book, sink, per_loan, first_row)
+    return _frame(book, sink, per_loan)
 
 
 def _needs_reference(book: _Book, bound: I64, year_den: I64) -> np.ndarray:
@@ -270,7 +274,7 @@ def _needs_reference(book: _Book, bound: I64, year_den: I64) -> np.ndarray:
         ~book.rate_fits
         | (num * day_num >= _MAX_PRODUCT)
         | (book.principal >= _MAX_AMOUNT)
-        | (num / den * day_num / year_den[book.day_count] * book.principal >= 2.0**49)
+        | (num / den * day_num / year_den[book.day_count] * book.principal >= 2.0**37)
     )
 
 
@@ -278,23 +282,23 @@ def _reference_rows(book: _Book, i: int, sink: Sink, first_row: int) -> None:
     """Schedule loan ``i`` with the per-loan reference, straight into ``sink``."""
     for k, instalment in enumerate(generate_schedule(book.terms(i))):
         row = first_row + k
+        sink.seq[row] = instalment.seq
         sink.due[row] = (instalment.due_date - _EPOCH).days
         sink.principal[row] = instalment.principal
         sink.interest[row] = instalment.interest
         sink.balance[row] = instalment.balance
 
 
-def _frame(book: _Book, sink: Sink, per_loan: I64, first_row: I64) -> pl.DataFrame:
-    loan_index = np.repeat(np.arange(len(per_loan), dtype=np.int64), per_loan)
-    seq = np.arange(len(loan_index), dtype=np.int32) - first_row.astype(np.int32)[loan_index] + 1
+def _frame(book: _Book, sink: Sink, per_loan: I64) -> pl.DataFrame:
+    loan_index = np.repeat(np.arange(len(per_loan), dtype=np.uint32), per_loan)
     return pl.DataFrame(
         {
             "loan_id": book.ids.gather(loan_index),
-            "seq": seq,
-            "due_date": pl.Series(sink.due.astype(np.int32)).cast(pl.Date),
+            "seq": sink.seq,
+            "due_date": pl.Series(sink.due).cast(pl.Date),
             "principal_due": sink.principal,
             "interest_due": sink.interest,
-            "fee_due": np.repeat(book.fee, per_loan),
+            "fee_due": book.fee[loan_index],
             "balance": sink.balance,
         },
         schema=SCHEDULE_SCHEMA,

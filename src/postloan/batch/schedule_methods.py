@@ -49,36 +49,55 @@ class Block:
 class Sink:
     """Output columns, already in (loan, seq) order."""
 
-    due: I64
+    seq: npt.NDArray[np.int32]
+    due: npt.NDArray[np.int32]
     principal: I64
     interest: I64
     balance: I64
 
 
-def round_half_up_ratio(a: I64, num: I64, den: I64, ratio: F64 | None = None) -> I64:
-    """``round_half_up(a × num / den)`` exactly, element-wise (broadcasting).
+#: A float quotient this close to a half minor unit is settled exactly. Quotients
+#: stay below 2**38 (the kernel sends larger ones to the reference), where float64
+#: error is under 1e-4 of a minor unit.
+_NEAR_HALF = 1e-3
 
-    Needs ``num ≥ 0``, ``0 < den < 2**61`` and ``|result| < 2**49``; ``ratio`` is
-    ``num / den`` in float64 when the caller has it. The float quotient is within
-    one of the true floor, so the remainder ``a·num − q·den`` is small and uint64
-    arithmetic modulo 2**64 gives it exactly; one correction step then suffices.
+
+def round_half_up_ratio(
+    a: I64, num: I64, den: I64, ratio: F64 | None = None, *, signed: bool = True
+) -> I64:
+    """``round_half_up(a × num / den)`` exactly, for ``a`` of shape (n,) or (n, k)
+    and ``num``, ``den`` (and ``ratio = num / den`` in float64) of shape (n,).
+
+    Needs ``num ≥ 0``, ``0 < den < 2**60`` and ``|result| < 2**38``. The float
+    result is right unless it lies within ``_NEAR_HALF`` of a half; those few are
+    checked with ``t = 2·a·num − (2q − 1)·den``, whose true value is small, so
+    uint64 arithmetic modulo 2**64 gives it exactly: ``q`` is right iff
+    ``0 ≤ t < 2·den``. ``signed=False`` promises ``a ≥ 0``.
     """
-    negative = a < 0
-    signed = bool(negative.any())
-    mag = np.abs(a) if signed else a
+    if signed and a.size and a.min() < 0:
+        magnitude = round_half_up_ratio(np.abs(a), num, den, ratio, signed=False)
+        result: I64 = np.where(a < 0, -magnitude, magnitude)
+        return result
     if ratio is None:
         ratio = num / den
-    q = np.floor(mag * ratio).astype(np.int64)
-    exact = mag.view(np.uint64) * num.view(np.uint64)
-    rem = (exact - q.view(np.uint64) * den.view(np.uint64)).view(np.int64)
-    low = rem < 0
-    high = rem >= den
-    q += high
-    q -= low
-    rem += den * (low.astype(np.int64) - high)
-    q += 2 * rem >= den
-    result: I64 = np.where(negative, -q, q) if signed else q
-    return result
+    wide = a.ndim == 2
+    y = a * (ratio[:, None] if wide else ratio)
+    y += 0.5
+    q = np.floor(y)
+    y -= q
+    near = y < _NEAR_HALF
+    near |= y > 1 - _NEAR_HALF
+    rounded: I64 = q.astype(np.int64)
+    hit = np.flatnonzero(near)
+    if hit.size:
+        flat = rounded.reshape(-1)
+        rows = hit // a.shape[1] if wide else hit
+        qs = flat[hit]
+        d = den[rows]
+        exact = 2 * a.reshape(-1)[hit].view(np.uint64) * num[rows].view(np.uint64)
+        t = (exact - (2 * qs.view(np.uint64) - 1) * d.view(np.uint64)).view(np.int64)
+        flat[hit] = qs - (t < 0) + (t >= 2 * d)
+    return rounded
 
 
 def _equal_part(total: I64, n: I64) -> I64:
@@ -87,171 +106,187 @@ def _equal_part(total: I64, n: I64) -> I64:
     return part
 
 
+@dataclass(frozen=True, slots=True)
+class _Periods:
+    """What the due dates give each period (period-major) and each loan."""
+
+    counts: list[int]  # loans with a period j: the first counts[j] of the block
+    starts: list[int]  # where period j starts in the period-major arrays
+    period_num: I64  # exact period rate = period_num / block.rate_den
+    ratio: F64  # the same in float64
+    total_days: I64  # per loan: sum of day-count numerators over the whole term
+    factor: F64  # per loan: annuity factor Σ_k Π_{j≤k} 1/(1+r_j) (annuity blocks only)
+
+
 def schedule_block(block: Block, tables: DateTables, sink: Sink) -> None:
     """Write every instalment of the loans in ``block`` into ``sink``."""
     term = block.term
-    longest = int(term[0])
-    # counts[j]: loans with a period j (term > j); starts[j]: first row of period j.
-    counts = np.searchsorted(-term, -np.arange(longest), side="left")
+    counts = np.searchsorted(-term, -np.arange(int(term[0])), side="left")
     starts = np.concatenate(([0], np.cumsum(counts)))
-    due, days = _dates_and_days(block, tables, counts, starts, sink)
-    pos = np.arange(int(starts[-1]), dtype=np.int64) - np.repeat(starts[:-1], counts)
-    period_num = block.rate_num[pos] * days
-    total_days = np.bincount(pos, weights=days, minlength=len(term)).astype(np.int64)
+    periods = _periods(block, tables, sink, counts.tolist(), starts.tolist())
     if block.method is Method.ANNUITY:
-        _annuity(block, counts, starts, pos, period_num, total_days, sink)
-        return
-    if block.method is Method.EQUAL_PRINCIPAL:
-        _equal_principal(block, counts, starts, period_num, sink)
+        _annuity(block, periods, sink)
         return
     principal = block.principal
-    seq = np.repeat(np.arange(1, longest + 1, dtype=np.int64), counts)
-    last = seq == term[pos]
-    rows = block.first_row[pos] + seq - 1
-    if block.method is Method.INTEREST_ONLY:
-        p = principal[pos]
-        sink.interest[rows] = round_half_up_ratio(p, period_num, block.rate_den[pos])
-        sink.principal[rows] = np.where(last, p, 0)
-        sink.balance[rows] = np.where(last, 0, p)
-        return
-    whole_term = round_half_up_ratio(principal, block.rate_num * total_days, block.rate_den)
     if block.method is Method.BULLET:
-        at = np.flatnonzero(last)
-        loan = pos[at]
-        sink.due[block.first_row[loan]] = due[at]
+        whole = round_half_up_ratio(principal, block.rate_num * periods.total_days, block.rate_den)
+        sink.seq[block.first_row] = 1
         sink.principal[block.first_row] = principal
-        sink.interest[block.first_row] = whole_term
+        sink.interest[block.first_row] = whole
         sink.balance[block.first_row] = 0
         return
-    # FLAT: principal and whole-term interest each split in equal parts.
-    p_part = _equal_part(principal, term)
-    i_part = _equal_part(whole_term, term)
-    p_last = principal - p_part * (term - 1)
-    i_last = whole_term - i_part * (term - 1)
-    sink.principal[rows] = np.where(last, p_last[pos], p_part[pos])
-    sink.interest[rows] = np.where(last, i_last[pos], i_part[pos])
-    sink.balance[rows] = np.where(last, 0, principal[pos] - p_part[pos] * seq)
+    if block.method is Method.INTEREST_ONLY:
+        part_of = np.zeros_like(principal)
+        interest_of = None
+    elif block.method is Method.EQUAL_PRINCIPAL:
+        part_of = _equal_part(principal, term)
+        interest_of = None
+    else:  # FLAT: principal and whole-term interest each in equal parts
+        part_of = _equal_part(principal, term)
+        whole = round_half_up_ratio(principal, block.rate_num * periods.total_days, block.rate_den)
+        interest_of = (_equal_part(whole, term), whole - _equal_part(whole, term) * (term - 1))
+    _fixed_parts(block, periods, sink, part_of, interest_of)
 
 
-def _dates_and_days(
-    block: Block, tables: DateTables, counts: I64, starts: I64, sink: Sink
-) -> tuple[I64, I64]:
-    """Due date and day-count numerator of every row (period-major); all but
-    bullet loans also get their due dates written to ``sink``."""
-    total = int(starts[-1])
-    due = np.empty(total, dtype=np.int64)
-    days = np.empty(total, dtype=np.int64)
+def _periods(
+    block: Block, tables: DateTables, sink: Sink, counts: list[int], starts: list[int]
+) -> _Periods:
+    """Walk the due dates once: write them to ``sink`` and work out each period's rate.
+
+    A bullet loan has one instalment, due on its last due date."""
+    total = starts[-1]
+    loans = len(block.term)
+    period_num = np.empty(total, dtype=np.int64)
+    ratio = np.empty(total)
+    total_days = np.zeros(loans, dtype=np.int64)
+    discount = np.ones(loans)
+    factor = np.zeros(loans)
+    den = block.rate_den.astype(np.float64)
     previous = block.disbursement.copy()
     at = block.anchor - tables.first_day
     anchor_month = tables.month_index[at]
     anchor_day = tables.day_of_month[at]
-    write = block.method is not Method.BULLET
-    for j, c in enumerate(counts.tolist()):
-        s = int(starts[j])
+    bullet = block.method is Method.BULLET
+    annuity = block.method is Method.ANNUITY
+    for j, c in enumerate(counts):
+        s = starts[j]
         steps = block.count[:c] * (block.first_step[:c] + j)
         if block.monthly:
-            d = step_months(tables, anchor_month[:c], anchor_day[:c], steps)
+            due = step_months(tables, anchor_month[:c], anchor_day[:c], steps)
         else:
-            d = block.anchor[:c] + steps
-        days[s : s + c] = fraction_numerator(tables, previous[:c], d, block.day_count)
-        due[s : s + c] = d
-        previous[:c] = d
-        if write:
-            sink.due[block.first_row[:c] + j] = d
-    return due, days
+            due = block.anchor[:c] + steps
+        days = fraction_numerator(tables, previous[:c], due, block.day_count)
+        previous[:c] = due
+        total_days[:c] += days
+        num = period_num[s : s + c]
+        np.multiply(block.rate_num[:c], days, out=num)
+        r = ratio[s : s + c]
+        np.divide(num, den[:c], out=r)
+        if annuity:
+            discount[:c] /= 1.0 + r
+            factor[:c] += discount[:c]
+        if bullet:
+            ending = counts[j + 1] if j + 1 < len(counts) else 0
+            sink.due[block.first_row[ending:c]] = due[ending:]
+        else:
+            rows = block.first_row[:c] + j
+            sink.due[rows] = due
+            sink.seq[rows] = j + 1
+    return _Periods(counts, starts, period_num, ratio, total_days, factor)
 
 
-def _equal_principal(block: Block, counts: I64, starts: I64, period_num: I64, sink: Sink) -> None:
-    term = block.term
-    part_of = _equal_part(block.principal, term)
-    part_of_last = block.principal - part_of * (term - 1)
-    balance = block.principal.copy()
-    n = len(counts)
-    for j, c in enumerate(counts.tolist()):
-        s = int(starts[j])
-        ending = int(counts[j + 1]) if j + 1 < n else 0
+def _fixed_parts(
+    block: Block,
+    periods: _Periods,
+    sink: Sink,
+    part_of: I64,
+    interest_of: tuple[I64, I64] | None,
+) -> None:
+    """Equal principal, interest-only and flat: the principal part of each period is
+    fixed in advance (``part_of``, the last period takes the rest); interest is on the
+    balance, or fixed too (flat: ``interest_of`` = (regular, last))."""
+    principal = block.principal
+    part_of_last = principal - part_of * (block.term - 1)
+    balance = principal.copy()
+    counts = periods.counts
+    for j, c in enumerate(counts):
+        s = periods.starts[j]
+        ending = counts[j + 1] if j + 1 < len(counts) else 0
         rows = block.first_row[:c] + j
         b = balance[:c]
-        sink.interest[rows] = round_half_up_ratio(b, period_num[s : s + c], block.rate_den[:c])
+        if interest_of is None:
+            num = periods.period_num[s : s + c]
+            interest = round_half_up_ratio(b, num, block.rate_den[:c], periods.ratio[s : s + c])
+        else:
+            interest = interest_of[0][:c].copy()
+            interest[ending:] = interest_of[1][ending:c]
         part = part_of[:c].copy()
         part[ending:] = part_of_last[ending:c]
         b -= part
+        sink.interest[rows] = interest
         sink.principal[rows] = part
         sink.balance[rows] = b
 
 
-def _level_payments(
-    block: Block, counts: I64, starts: I64, ratio: F64, period_num: I64, total_days: I64
-) -> I64:
+def _level_payments(block: Block, periods: _Periods) -> I64:
     """``level_payment`` of each loan: float64, with the reference for near-halves."""
     term = block.term
-    loans = len(term)
-    discount = np.ones(loans)
-    factor = np.zeros(loans)
-    for j, c in enumerate(counts.tolist()):
-        s = int(starts[j])
-        discount[:c] /= 1.0 + ratio[s : s + c]
-        factor[:c] += discount[:c]
     principal = block.principal
-    exact = principal / factor
+    exact = principal / periods.factor
     floor = np.floor(exact)
     frac = exact - floor
     payment = floor.astype(np.int64) + (frac >= 0.5)
-    zero_rate = block.rate_num * total_days == 0
+    zero_rate = block.rate_num * periods.total_days == 0
     payment = np.where(zero_rate, _equal_part(principal, term), payment)
     # float64 error of a product and sum over `term` periods stays far below this
     tolerance = exact * (term + 10) * 1e-14 + 1e-9
     near = (np.abs(frac - 0.5) <= tolerance) & ~zero_rate
     for i in np.flatnonzero(near).tolist():
-        exact_den = int(block.rate_den[i])
-        rates = [Fraction(int(period_num[int(starts[j]) + i]), exact_den) for j in range(term[i])]
-        payment[i] = level_payment(int(principal[i]), rates)
+        den = int(block.rate_den[i])
+        nums = (int(periods.period_num[periods.starts[j] + i]) for j in range(int(term[i])))
+        payment[i] = level_payment(int(principal[i]), [Fraction(n, den) for n in nums])
     return payment
 
 
-def _annuity(
-    block: Block,
-    counts: I64,
-    starts: I64,
-    pos: I64,
-    period_num: I64,
-    total_days: I64,
-    sink: Sink,
-) -> None:
+def _annuity(block: Block, periods: _Periods, sink: Sink) -> None:
     """Level instalments, with the payment moved by one minor unit when that brings
     the final instalment closer to it (``amortize_annuity``): the three candidates
     run side by side to pick one, then the chosen one is written."""
-    ratio = period_num / block.rate_den[pos]
-    base = _level_payments(block, counts, starts, ratio, period_num, total_days)
-    n = len(counts)
-    payment = np.stack([base, base - 1, base + 1])
-    balance = np.repeat(block.principal[None, :], 3, axis=0)
-    gap = np.empty((3, len(base)), dtype=np.int64)
-    for j, c in enumerate(counts.tolist()):
-        s = int(starts[j])
-        ending = int(counts[j + 1]) if j + 1 < n else 0
-        b = balance[:, :c]
-        owed = round_half_up_ratio(b, period_num[s : s + c], block.rate_den[:c], ratio[s : s + c])
-        part = np.minimum(b, np.maximum(payment[:, :c] - owed, 0))
-        part[:, ending:] = b[:, ending:]
+    base = _level_payments(block, periods)
+    loans = len(base)
+    payment = np.stack([base, base - 1, base + 1], axis=1)  # (loans, 3)
+    balance = np.repeat(block.principal[:, None], 3, axis=1)
+    gap = np.empty((loans, 3), dtype=np.int64)
+    counts = periods.counts
+    den = block.rate_den
+    for j, c in enumerate(counts):
+        s = periods.starts[j]
+        ending = counts[j + 1] if j + 1 < len(counts) else 0
+        b = balance[:c]
+        num, r = periods.period_num[s : s + c], periods.ratio[s : s + c]
+        owed = round_half_up_ratio(b, num, den[:c], r, signed=False)
+        part = np.subtract(payment[:c], owed)
+        np.maximum(part, 0, out=part)
+        np.minimum(part, b, out=part)
+        part[ending:] = b[ending:]
         b -= part
-        gap[:, ending:c] = np.abs(part[:, ending:] + owed[:, ending:] - payment[:, ending:c])
-    choice = np.zeros(len(base), dtype=np.int64)
-    best = gap[0]
-    lower = gap[1] < best
-    choice[lower] = 1
-    best = np.where(lower, gap[1], best)
-    choice[gap[2] < best] = 2
+        gap[ending:c] = np.abs(part[ending:] + owed[ending:] - payment[ending:c])
+    lower = gap[:, 1] < gap[:, 0]
+    best = np.where(lower, gap[:, 1], gap[:, 0])
+    choice = np.where(gap[:, 2] < best, 2, lower.astype(np.int64))
     choice[block.term == 1] = 0
-    chosen = payment[choice, np.arange(len(base))]
+    chosen = payment[np.arange(loans), choice]
     single = block.principal.copy()
-    for j, c in enumerate(counts.tolist()):
-        s = int(starts[j])
-        ending = int(counts[j + 1]) if j + 1 < n else 0
+    for j, c in enumerate(counts):
+        s = periods.starts[j]
+        ending = counts[j + 1] if j + 1 < len(counts) else 0
         rows = block.first_row[:c] + j
         b = single[:c]
-        owed = round_half_up_ratio(b, period_num[s : s + c], block.rate_den[:c], ratio[s : s + c])
-        part = np.minimum(b, np.maximum(chosen[:c] - owed, 0))
+        num, r = periods.period_num[s : s + c], periods.ratio[s : s + c]
+        owed = round_half_up_ratio(b, num, den[:c], r, signed=False)
+        part = np.subtract(chosen[:c], owed)
+        np.maximum(part, 0, out=part)
+        np.minimum(part, b, out=part)
         part[ending:] = b[ending:]
         b -= part
         sink.interest[rows] = owed
