@@ -45,8 +45,9 @@ def amount_rule(text: pl.Expr, exponent: pl.Expr) -> pl.Expr:
     )
 
 
-def amount_minor(text: pl.Expr, exponent: pl.Expr) -> pl.Expr:
-    """Integer minor units of a valid amount (null where :func:`amount_rule` objects)."""
+def amount_minor(text: pl.Expr, exponent: pl.Expr, rule: pl.Expr | None = None) -> pl.Expr:
+    """Integer minor units of a valid amount (null where :func:`amount_rule` objects;
+    pass ``rule`` when it is already computed)."""
     s = text.str.strip_chars().str.replace_all(",", "")
     whole = s.str.extract(r"^\+?(\d*)", 1)
     whole = pl.when(whole == "").then(pl.lit("0")).otherwise(whole)
@@ -57,7 +58,8 @@ def amount_minor(text: pl.Expr, exponent: pl.Expr) -> pl.Expr:
         _POW10, default=None, return_dtype=pl.Int64
     )
     minor = whole.cast(pl.Int64, strict=False) * scale + frac_value * frac_scale
-    return pl.when(amount_rule(text, exponent).is_null()).then(minor).otherwise(None)
+    ok = (amount_rule(text, exponent) if rule is None else rule).is_null()
+    return pl.when(ok).then(minor).otherwise(None)
 
 
 AMOUNT_MESSAGES = {

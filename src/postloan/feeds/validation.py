@@ -159,6 +159,12 @@ def validate(
         work = work.with_columns(currency.str.to_uppercase().alias("_currency"))
     work = work.with_columns(pl.col("_currency").fill_null("CNY"))
     checks = _Checks(feed, str(source))
+    amounts = [f.name for f in spec.fields if f.kind is Kind.AMOUNT]
+    if amounts:  # computed once, read by several checks
+        exp = currency_exponent(pl.col("_currency"))
+        work = work.with_columns(
+            amount_rule(pl.col(raw(n)), exp).alias(f"_rule_{n}") for n in amounts
+        )
     typed: list[pl.Expr] = []
     for f in spec.fields:
         typed.append(_check_field(f, work, checks).alias(f.name))
@@ -240,13 +246,13 @@ def _check_field(f: Field, work: pl.DataFrame, checks: _Checks) -> pl.Expr:
         checks.add(
             f.name,
             "bad_date",
-            col.is_not_null() & parsed.is_null(),
+            col.is_not_null() & pl.col(f.name).is_null(),  # the typed column, once parsed
             pl.format("{}: {} is not a date (use YYYY-MM-DD)", pl.lit(f.name), _quoted(col)),
         )
         return parsed
     if f.kind is Kind.AMOUNT:
         exp = currency_exponent(pl.col("_currency"))
-        rule = amount_rule(col, exp)
+        rule = pl.col(f"_rule_{f.name}")
         for name, text in AMOUNT_MESSAGES.items():
             message = pl.format("{} {}: {}", pl.lit(f.name), _quoted(col), pl.lit(text))
             if name == "too_many_decimals":
@@ -258,7 +264,7 @@ def _check_field(f: Field, work: pl.DataFrame, checks: _Checks) -> pl.Expr:
                     exp,
                 )
             checks.add(f.name, name, rule == name, message)
-        return amount_minor(col, exp)
+        return amount_minor(col, exp, rule)
     if f.kind is Kind.INT:
         number = col.str.replace(r"^\+", "").cast(pl.Int64, strict=False)
         checks.add(
