@@ -43,6 +43,11 @@ def read_table(path: Path) -> pl.DataFrame:
     return _normalise_header(frame, path)
 
 
+def _reserve(names: list[str], path: Path) -> None:
+    if any(n.replace("\ufeff", "").strip().lower() == LINE for n in names):
+        raise FeedError(f"{path}: a column may not be called {LINE!r} (reserved); rename it")
+
+
 def _normalise_header(frame: pl.DataFrame, path: Path) -> pl.DataFrame:
     names = [c for c in frame.columns if c != LINE]
     clean = [n.replace("\ufeff", "").strip().lower() for n in names]
@@ -53,8 +58,6 @@ def _normalise_header(frame: pl.DataFrame, path: Path) -> pl.DataFrame:
     if "" in clean:
         pos = clean.index("") + 1
         raise FeedError(f"{path}: header column {pos} has no name; name it or delete the column")
-    if LINE in clean:
-        raise FeedError(f"{path}: a column may not be called {LINE!r} (reserved)")
     frame = frame.rename(dict(zip(names, clean, strict=True)))
     return frame.select([*clean, LINE])
 
@@ -137,6 +140,7 @@ def _read_csv(path: Path) -> pl.DataFrame:
             "has as many fields as the header"
         ) from None
     names = frame.columns
+    _reserve(names, path)
     # A quoted field may span lines: count them so _line matches what an editor shows.
     if b'"' in utf8 and names:
         spans = pl.sum_horizontal(
@@ -161,6 +165,7 @@ def _read_parquet(path: Path) -> pl.DataFrame:
         frame = pl.read_parquet(path)
     except (pl.exceptions.PolarsError, OSError) as err:
         raise FeedError(f"{path}: not a readable Parquet file ({err})") from None
+    _reserve(frame.columns, path)
     casts = []
     for name, dtype in frame.schema.items():
         if dtype == pl.Datetime or isinstance(dtype, pl.Datetime):
@@ -241,6 +246,7 @@ def _read_xlsx(path: Path) -> pl.DataFrame:
                 "column its contract name"
             )
     header = [(h or "").strip() for h in top[header_index]]
+    _reserve(header, path)
     while header and not header[-1]:
         header.pop()
     data = rows[header_index + 1 :]
