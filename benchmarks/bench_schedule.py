@@ -88,16 +88,21 @@ def main() -> None:
     parser.add_argument("--loans", type=int, default=1_000_000)
     parser.add_argument("--sample", type=int, default=20_000, help="loans for the baseline")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=None, help="kernel threads (default: auto)")
     args = parser.parse_args()
 
     book = make_book(args.loans)
+    load = os.getloadavg()[0]
     times = []
+    cpu = []
     for _ in range(args.repeat):
-        t0 = time.perf_counter()
-        schedules = generate_schedules(book)
+        t0, c0 = time.perf_counter(), time.process_time()
+        schedules = generate_schedules(book, threads=args.threads)
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+        del schedules
     best = min(times)
-    rows = schedules.height
+    rows = sum(1 if m == "bullet" else t for m, t in book.select("method", "term").iter_rows())
 
     sample = book.head(min(args.sample, args.loans))
     terms = reference_terms(sample)
@@ -113,10 +118,11 @@ def main() -> None:
     ]
     agree = flat == got.drop("loan_id").rows()
 
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, load average {load:.2f}")
     print(f"loans: {args.loans:,}  instalments: {rows:,}")
     runs = ", ".join(f"{t:.2f}" for t in times)
     print(f"kernel: best of {args.repeat} = {best:.2f} s  (runs: {runs})")
+    print(f"kernel CPU time per run: {', '.join(f'{c:.2f}' for c in cpu)} s")
     print(f"kernel: {args.loans / best:,.0f} loans/s, {rows / best:,.0f} instalments/s")
     print(f"reference: {len(terms):,} loans in {ref_time:.2f} s = {ref_rate:,.0f} loans/s")
     print(f"reference extrapolated to {args.loans:,} loans: {args.loans / ref_rate:.1f} s")

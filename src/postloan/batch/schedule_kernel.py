@@ -21,7 +21,9 @@ inside Spark ``mapInArrow``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
@@ -71,6 +73,7 @@ _MAX_RATE_DEN = 10**12  # rates with up to 12 decimals run vectorised
 _MAX_AMOUNT = 10**15  # minor units; larger amounts go to the reference
 _MAX_PRODUCT = 2**61  # bound on rate numerator × day numerator and on denominators
 _EPOCH = date(1970, 1, 1)
+_MIN_LOANS_PER_THREAD = 50_000  # below this, threads cost more than they save
 
 T = TypeVar("T")
 
@@ -212,8 +215,11 @@ def _parse_rate(text: str) -> Decimal:
     return value
 
 
-def generate_schedules(loans: pl.DataFrame) -> pl.DataFrame:
+def generate_schedules(loans: pl.DataFrame, *, threads: int | None = None) -> pl.DataFrame:
     """The contractual schedules of every loan in ``loans`` (columns: ``LOAN_COLUMNS``).
+
+    ``threads`` caps the worker threads (default: the CPU count, at most 4; pass 1
+    inside an engine such as Spark that already runs one task per core).
 
     One row per instalment, in input-loan order then ``seq``; columns as
     ``SCHEDULE_SCHEMA``. Raises ``InvalidTerms`` naming the first loan whose terms
@@ -240,25 +246,37 @@ def generate_schedules(loans: pl.DataFrame) -> pl.DataFrame:
     key = np.where(reference, -1, key)
     order = np.lexsort((-book.term, key))
     cuts = np.flatnonzero(np.diff(key[order])) + 1
-    for group in np.split(order, cuts):
-        first = int(group[0])
-        if key[first] < 0:
-            continue
-        block = Block(
-            method=_METHODS[int(book.method[first])],
-            day_count=_DAY_COUNTS[int(book.day_count[first])],
-            monthly=bool(book.month_unit[first]),
-            principal=book.principal[group],
-            term=book.term[group],
-            rate_num=rate_num[group],
-            rate_den=rate_den[group],
-            count=book.count[group],
-            anchor=book.anchor[group],
-            first_step=book.first_step[group],
-            disbursement=book.disbursement[group],
-            first_row=first_row[group],
+    groups = [g for g in np.split(order, cuts) if key[g[0]] >= 0]
+    if threads is None:
+        threads = min(os.cpu_count() or 1, 4)
+    if threads > 1 and len(order) >= _MIN_LOANS_PER_THREAD * 2:
+        # Interleaved slices of a block are blocks too (still longest term first);
+        # numpy releases the GIL in its loops, so threads share the work.
+        groups = [g[w::threads] for g in groups for w in range(threads)]
+    blocks = [
+        Block(
+            method=_METHODS[int(book.method[g[0]])],
+            day_count=_DAY_COUNTS[int(book.day_count[g[0]])],
+            monthly=bool(book.month_unit[g[0]]),
+            principal=book.principal[g],
+            term=book.term[g],
+            rate_num=rate_num[g],
+            rate_den=rate_den[g],
+            count=book.count[g],
+            anchor=book.anchor[g],
+            first_step=book.first_step[g],
+            disbursement=book.disbursement[g],
+            first_row=first_row[g],
         )
-        schedule_block(block, tables, sink)
+        for g in groups
+    ]
+    blocks.sort(key=lambda b: -len(b.term))
+    if threads > 1 and len(blocks) > 1:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            list(pool.map(lambda b: schedule_block(b, tables, sink), blocks))
+    else:
+        for block in blocks:
+            schedule_block(block, tables, sink)
     for i in np.flatnonzero(reference).tolist():
         _reference_rows(book, i, sink, int(first_row[i]))
     return _frame(book, sink, per_loan)
