@@ -246,3 +246,24 @@ def test_a_null_required_value_names_the_loan() -> None:
     )
     with pytest.raises(InvalidTerms, match="loan X2: term is missing"):
         generate_schedules(book)
+
+
+def test_threads_split_blocks_without_changing_a_row() -> None:
+    rng = random.Random(11)
+    distinct = frame([random_loan(rng, n) for n in range(500)])
+    book = (
+        distinct.sample(120_000, with_replacement=True, seed=3)
+        .with_columns(pl.col("loan_id").alias("source"))
+        .with_columns(pl.format("T{}", pl.int_range(pl.len())).alias("loan_id"))
+    )
+    single = generate_schedules(book, threads=1)
+    assert single.equals(generate_schedules(book, threads=2))
+    # every copy carries the schedule of the loan it was copied from
+    original = generate_schedules(distinct).rename({"loan_id": "source"})
+    copies = single.join(book.select("loan_id", "source"), on="loan_id")
+    assert (
+        copies.drop("loan_id")
+        .sort("source", "seq")
+        .unique(maintain_order=True)
+        .equals(original.select(copies.drop("loan_id").columns).sort("source", "seq"))
+    )
