@@ -308,13 +308,16 @@ def test_cli_import_exit_codes_and_output(store: Store, tmp_path: Path) -> None:
     assert isinstance(missing.exception, FeedError)
 
 
-def test_cli_bad_input_prints_a_message_not_a_traceback(database_url: str, tmp_path: Path) -> None:
+def test_cli_bad_input_prints_a_message_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import os
     import subprocess
     import sys
 
     exe = Path(sys.executable).parent / "postloan"
-    env = os.environ | {"POSTLOAN_DATABASE_URL": database_url, "COLUMNS": "300"}
+    monkeypatch.delenv("POSTLOAN_DATABASE_URL", raising=False)  # the default SQLite store
+    env = os.environ | {"COLUMNS": "300"}
     done = subprocess.run(
         [str(exe), "import", str(tmp_path / "nope")], capture_output=True, text=True, env=env
     )

@@ -213,7 +213,7 @@ def _cell_text(value: object) -> str | None:
 def _read_xlsx(path: Path) -> pl.DataFrame:
     import zipfile
 
-    from openpyxl import load_workbook
+    from openpyxl import load_workbook  # type: ignore[import-untyped]
 
     try:
         workbook = load_workbook(path, data_only=True)

@@ -72,13 +72,12 @@ TXN_TYPES = (
 CONTACT_KINDS = ("self", "emergency", "employer")
 MARK_KINDS = ("technical_delay", "restructured", "credit_impaired", "payment_pause")
 
-_REQ = {"value_required": True}
 
 BORROWERS = FeedSpec(
     "borrowers",
     (
-        Field("borrower_id", Kind.ID, **_REQ),
-        Field("name", **_REQ),
+        Field("borrower_id", Kind.ID, value_required=True),
+        Field("name", value_required=True),
         Field("national_id", sensitive=True),
         Field("phone", sensitive=True),
         Field("email", Kind.EMAIL),
@@ -95,20 +94,20 @@ BORROWERS = FeedSpec(
 LOANS = FeedSpec(
     "loans",
     (
-        Field("loan_id", Kind.ID, **_REQ),
-        Field("borrower_id", **_REQ),
-        Field("product", **_REQ),
-        Field("principal", Kind.AMOUNT, **_REQ),
-        Field("annual_rate", Kind.RATE, **_REQ),
-        Field("term", Kind.INT, **_REQ),
-        Field("frequency", Kind.FREQUENCY, **_REQ),
-        Field("day_count", Kind.DAY_COUNT, **_REQ),
-        Field("method", Kind.METHOD, **_REQ),
-        Field("disbursement_date", Kind.DATE, **_REQ),
+        Field("loan_id", Kind.ID, value_required=True),
+        Field("borrower_id", value_required=True),
+        Field("product", value_required=True),
+        Field("principal", Kind.AMOUNT, value_required=True),
+        Field("annual_rate", Kind.RATE, value_required=True),
+        Field("term", Kind.INT, value_required=True),
+        Field("frequency", Kind.FREQUENCY, value_required=True),
+        Field("day_count", Kind.DAY_COUNT, value_required=True),
+        Field("method", Kind.METHOD, value_required=True),
+        Field("disbursement_date", Kind.DATE, value_required=True),
         Field("first_due_date", Kind.DATE, column_required=False),
         Field("officer_id"),
         Field("branch"),
-        Field("currency", Kind.CURRENCY, **_REQ),
+        Field("currency", Kind.CURRENCY, value_required=True),
         Field("fee_per_period", Kind.AMOUNT, column_required=False, default="0"),
         Field("region", column_required=False),
         Field("channel", column_required=False),
@@ -119,11 +118,11 @@ LOANS = FeedSpec(
 SCHEDULES = FeedSpec(
     "schedules",
     (
-        Field("loan_id", **_REQ),
-        Field("seq", Kind.INT, **_REQ),
-        Field("due_date", Kind.DATE, **_REQ),
-        Field("principal_due", Kind.AMOUNT, **_REQ),
-        Field("interest_due", Kind.AMOUNT, **_REQ),
+        Field("loan_id", value_required=True),
+        Field("seq", Kind.INT, value_required=True),
+        Field("due_date", Kind.DATE, value_required=True),
+        Field("principal_due", Kind.AMOUNT, value_required=True),
+        Field("interest_due", Kind.AMOUNT, value_required=True),
         Field("fee_due", Kind.AMOUNT, default="0"),
     ),
     key=("loan_id", "seq"),
@@ -132,11 +131,11 @@ SCHEDULES = FeedSpec(
 TRANSACTIONS = FeedSpec(
     "transactions",
     (
-        Field("txn_id", Kind.ID, **_REQ),
-        Field("loan_id", **_REQ),
-        Field("type", Kind.ENUM, choices=TXN_TYPES, **_REQ),
-        Field("amount", Kind.AMOUNT, **_REQ),
-        Field("value_date", Kind.DATE, **_REQ),
+        Field("txn_id", Kind.ID, value_required=True),
+        Field("loan_id", value_required=True),
+        Field("type", Kind.ENUM, choices=TXN_TYPES, value_required=True),
+        Field("amount", Kind.AMOUNT, value_required=True),
+        Field("value_date", Kind.DATE, value_required=True),
         Field("channel"),
         Field("reverses", column_required=False),
     ),
@@ -146,9 +145,9 @@ TRANSACTIONS = FeedSpec(
 CONTACTS = FeedSpec(
     "contacts",
     (
-        Field("borrower_id", **_REQ),
-        Field("kind", Kind.ENUM, choices=CONTACT_KINDS, **_REQ),
-        Field("name", **_REQ),
+        Field("borrower_id", value_required=True),
+        Field("kind", Kind.ENUM, choices=CONTACT_KINDS, value_required=True),
+        Field("name", value_required=True),
         Field("phone", sensitive=True),
         Field("relation"),
     ),
@@ -158,10 +157,10 @@ CONTACTS = FeedSpec(
 LOAN_MARKS = FeedSpec(
     "loan_marks",
     (
-        Field("mark_id", Kind.ID, **_REQ),
-        Field("loan_id", **_REQ),
-        Field("kind", Kind.ENUM, choices=MARK_KINDS, **_REQ),
-        Field("start_date", Kind.DATE, **_REQ),
+        Field("mark_id", Kind.ID, value_required=True),
+        Field("loan_id", value_required=True),
+        Field("kind", Kind.ENUM, choices=MARK_KINDS, value_required=True),
+        Field("start_date", Kind.DATE, value_required=True),
         Field("end_date", Kind.DATE, column_required=False),
         Field("note", column_required=False),
     ),

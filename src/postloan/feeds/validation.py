@@ -24,14 +24,16 @@ from postloan.feeds.readers import LINE
 from postloan.feeds.spec import FEEDS, FeedSpec, Field, Kind
 from postloan.security.pii import mask_value
 
-ERROR_SCHEMA: dict[str, Any] = {
-    "file": pl.Utf8,
-    "line": pl.Int64,
-    "column": pl.Utf8,
-    "value": pl.Utf8,
-    "rule": pl.Utf8,
-    "message": pl.Utf8,
-}
+ERROR_SCHEMA = pl.Schema(
+    {
+        "file": pl.Utf8(),
+        "line": pl.Int64(),
+        "column": pl.Utf8(),
+        "value": pl.Utf8(),
+        "rule": pl.Utf8(),
+        "message": pl.Utf8(),
+    }
+)
 
 #: Annual rates above this are almost always a percentage written without "%".
 MAX_ANNUAL_RATE = Decimal(1)

@@ -8,6 +8,7 @@ no per-value SQLAlchemy processing, which keeps a multi-million-row feed fast.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import polars as pl
 from sqlalchemy import Connection
@@ -103,7 +104,7 @@ def delete_where_in(conn: Connection, table: str, column: str, values: Sequence[
         conn.exec_driver_sql(f"DELETE FROM {table} WHERE {quote(column)} IN ({marks})", tuple(part))
 
 
-def read_frame(conn: Connection, sql: str, schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
+def read_frame(conn: Connection, sql: str, schema: Mapping[str, Any]) -> pl.DataFrame:
     """The result of ``sql`` as a frame with ``schema`` (dates parsed on SQLite)."""
     rows = conn.exec_driver_sql(sql).all()
     text_schema = {c: (pl.Utf8 if t == pl.Date else t) for c, t in schema.items()}
