@@ -11,11 +11,15 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from postloan.commands.schedule_feed import minor_text
 from postloan.domain.calendar import Frequency
 from postloan.domain.daycount import DayCount
 from postloan.domain.money import format_minor
 from postloan.domain.schedule import LoanTerms, Method, generate_schedule
+from postloan.feeds.amounts import currency_exponent
 from postloan.feeds.readers import read_table
 from postloan.feeds.validation import validate
 
@@ -168,3 +172,19 @@ def test_single_loan_json_matches_vector_f1(tmp_path: Path, data_dir: Path) -> N
     assert Decimal(rows[0]["balance"]) == Decimal("100") - Decimal(
         str(f1["principal_per_period"][0])
     )
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(-(10**15), 10**15), st.sampled_from(["CNY", "JPY", "USD", "XXX"])),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_feed_amount_text_matches_format_minor(values: list[tuple[int, str]]) -> None:
+    frame = pl.DataFrame(values, schema={"minor": pl.Int64, "currency": pl.String}, orient="row")
+    text = frame.select(
+        minor_text(pl.col("minor"), currency_exponent(pl.col("currency")))
+    ).to_series()
+    assert text.to_list() == [format_minor(m, c) for m, c in values]
