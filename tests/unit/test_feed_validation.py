@@ -189,3 +189,10 @@ def test_transactions_rules() -> None:
     rules = {e.line: e.rule for e in result.errors}
     assert rules == {3: "reversal_without_target", 4: "unknown_value", 5: "too_many_decimals"}
     assert result.valid.get_column("amount").to_list() == [10]  # yen have no decimals
+
+
+def test_a_frame_without_line_numbers_is_numbered_from_one() -> None:
+    data = pl.DataFrame([loan(), loan(principal="-1")], schema=dict.fromkeys(LOAN, pl.Utf8))
+    result = validate("loans", data, SRC)
+    assert [e.line for e in result.errors] == [2]
+    assert result.valid.get_column("_line").to_list() == [1]

@@ -139,6 +139,8 @@ def validate(
     spec = FEEDS.get(feed)
     if spec is None:
         raise FeedError(f"{source}: unknown feed {feed!r}; known feeds: {', '.join(FEEDS)}")
+    if LINE not in frame.columns:  # a frame not from read_table: number rows from 1
+        frame = frame.with_columns((pl.int_range(pl.len(), dtype=pl.Int64) + 1).alias(LINE))
     missing = missing_columns(spec, frame.columns)
     if missing:
         found = ", ".join(c for c in frame.columns if c != LINE) or "none"
