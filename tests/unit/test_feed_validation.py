@@ -192,7 +192,8 @@ def test_transactions_rules() -> None:
 
 
 def test_a_frame_without_line_numbers_is_numbered_from_one() -> None:
-    data = pl.DataFrame([loan(), loan(principal="-1")], schema=dict.fromkeys(LOAN, pl.Utf8))
+    rows = [loan(), loan(loan_id="L2", principal="-1")]
+    data = pl.DataFrame(rows, schema=dict.fromkeys(LOAN, pl.Utf8))
     result = validate("loans", data, SRC)
     assert [e.line for e in result.errors] == [2]
     assert result.valid.get_column("_line").to_list() == [1]
