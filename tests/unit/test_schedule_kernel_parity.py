@@ -185,6 +185,9 @@ def base_loan(**changes: Any) -> Loan:
         # first due date on a month end keeps month-end clamping from that anchor
         {"first_due_date": date(2024, 2, 29), "term": 13, "day_count": "act/act-fineract"},
         {"frequency": "days:365", "term": 10, "day_count": "act/act-isda", "method": "bullet"},
+        # dates before 1970 (negative day numbers) and a 100-year term
+        {"disbursement_date": date(1969, 11, 30), "day_count": "act/act-isda", "term": 4},
+        {"disbursement_date": date(1899, 12, 31), "term": 1200, "method": "equal_principal"},
     ],
 )
 def test_edge_cases_match_the_reference(changes: dict[str, Any]) -> None:
