@@ -332,3 +332,80 @@ def test_cli_bad_input_prints_a_message_not_a_traceback(
     assert rejected.returncode == 3
     assert "Traceback" not in rejected.stderr + rejected.stdout
     assert "does not read as Chinese" in " ".join(rejected.stdout.split())
+
+
+L_HEAD = (
+    "loan_id,borrower_id,product,principal,annual_rate,term,frequency,day_count,method,"
+    "disbursement_date,first_due_date,officer_id,branch,currency\n"
+)
+T_HEAD = "txn_id,loan_id,type,amount,value_date,channel\n"
+
+
+def test_held_transaction_failing_on_release_is_quarantined(store: Store, tmp_path: Path) -> None:
+    first = tmp_path / "first"
+    first.mkdir()
+    (first / "transactions.csv").write_text(
+        T_HEAD + "Y1,LJ,repayment,150.50,2024-02-01,app\nY2,LJ,repayment,100,2024-03-01,app\n"
+    )
+    assert import_directory(first, store).rejected == 0
+    later = tmp_path / "later"
+    later.mkdir()
+    (later / "loans.csv").write_text(
+        L_HEAD + "LJ,B1,cash,100000,0.01,3,monthly,act/365f,annuity,2024-01-01,,O,T,JPY\n"
+    )
+    report = import_directory(later, store)
+    assert (report.released, report.held_rejected, report.rejected) == (1, 1, 1)
+    assert report.quarantine_dir is not None
+    errors = json.loads((report.quarantine_dir / "held_transactions.errors.json").read_text())
+    assert [(e["file"], e["line"], e["rule"]) for e in errors] == [
+        (str(first / "transactions.csv"), 2, "too_many_decimals")
+    ]
+    rejected = pl.read_csv(
+        report.quarantine_dir / "held_transactions.rejected.csv", infer_schema=False
+    )
+    assert rejected.row(0, named=True) | {} == {
+        "txn_id": "Y1",
+        "loan_id": "LJ",
+        "type": "repayment",
+        "amount": "150.50",
+        "value_date": "2024-02-01",
+        "channel": "app",
+        "source_line": "2",
+    }
+    with store.begin() as conn:
+        status = dict(conn.exec_driver_sql("SELECT txn_id, status FROM held_transactions").all())
+        assert status == {"Y1": "rejected", "Y2": "released"}
+        assert count(conn, "SELECT amount FROM transactions WHERE txn_id='Y2'") == 100
+
+
+def test_held_transaction_superseded_when_it_arrives_for_a_known_loan(
+    store: Store, tmp_path: Path
+) -> None:
+    import_directory(FEEDS / "good", store)
+    first = tmp_path / "first"
+    first.mkdir()
+    (first / "transactions.csv").write_text(T_HEAD + "Z1,L-TYPO,repayment,10,2024-02-01,app\n")
+    assert by_feed(import_directory(first, store))["transactions"] == (1, 0, 1, 0)
+    (first / "transactions.csv").write_text(T_HEAD + "Z1,L001,repayment,10,2024-02-01,app\n")
+    assert by_feed(import_directory(first, store))["transactions"] == (1, 1, 0, 0)
+    with store.begin() as conn:
+        assert (
+            conn.exec_driver_sql("SELECT status FROM held_transactions WHERE txn_id='Z1'").scalar()
+            == "superseded"
+        )
+        assert count(conn, "SELECT count(*) FROM transactions WHERE txn_id='Z1'") == 1
+
+
+def test_unknown_borrower_flag_is_dropped_when_the_borrower_arrives(
+    store: Store, tmp_path: Path
+) -> None:
+    import_directory(FEEDS / "bad_rows", store)
+    with store.begin() as conn:
+        assert "unknown_borrower" in get_loan_flags(conn, "L006")
+    later = tmp_path / "b"
+    later.mkdir()
+    head = (FEEDS / "good" / "borrowers.csv").read_text().splitlines()[0]
+    (later / "borrowers.csv").write_text(head + "\nB999,Late Arrival,,,,,CN,,,,\n")
+    import_directory(later, store)
+    with store.begin() as conn:
+        assert set(get_loan_flags(conn, "L006")) == {"schedule_principal_mismatch"}
