@@ -21,6 +21,8 @@ from sqlalchemy import Connection, insert, text, update
 
 from postloan.domain.errors import FeedError
 from postloan.feeds import loaders
+from postloan.feeds.context import RunContext, loan_currencies
+from postloan.feeds.held import release_held
 from postloan.feeds.quarantine import Quarantine
 from postloan.feeds.readers import read_table
 from postloan.feeds.spec import EXTENSIONS, FEED_ORDER
@@ -143,12 +145,12 @@ def _run(
                 released=0,
             )
         )
-    ctx = loaders.RunContext(store, run_id, quarantine)
+    ctx = RunContext(store, run_id, quarantine)
     for feed, path in files.items():
         report.files.append(_import_file(ctx, feed, path, force))
     with store.begin() as conn:
         loaders.generate_missing_schedules(conn, ctx)
-        report.released, report.held_rejected = loaders.release_held(conn, ctx)
+        report.released, report.held_rejected = release_held(conn, ctx)
         loaders.refresh_borrower_flags(conn)
         _finish(conn, report, clock())
     report.quarantine_dir = quarantine.dir if quarantine.used else None
@@ -162,7 +164,7 @@ def _run(
     return report
 
 
-def _import_file(ctx: loaders.RunContext, feed: str, path: Path, force: bool) -> FileReport:
+def _import_file(ctx: RunContext, feed: str, path: Path, force: bool) -> FileReport:
     sha = file_sha256(path)
     size = path.stat().st_size
     with ctx.store.begin() as conn:
@@ -181,7 +183,7 @@ def _import_file(ctx: loaders.RunContext, feed: str, path: Path, force: bool) ->
         frame = read_table(path)
         with ctx.store.begin() as conn:
             # Amounts of schedules and transactions are in the currency of their loan.
-            currencies = loaders.loan_currencies(conn) if feed in _PER_LOAN else None
+            currencies = loan_currencies(conn) if feed in _PER_LOAN else None
             validated = validate(feed, frame, path, currencies=currencies)
             counts = loaders.LOADERS[feed](conn, ctx, validated)
             rep = FileReport(

@@ -7,12 +7,9 @@ rejected, anything that is only suspicious is loaded and flagged.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import polars as pl
 from sqlalchemy import Connection, text
@@ -21,34 +18,13 @@ from postloan.domain.calendar import Frequency
 from postloan.domain.daycount import DayCount
 from postloan.domain.errors import InvalidTerms
 from postloan.domain.schedule import LoanTerms, Method, generate_schedule
-from postloan.feeds.quarantine import Quarantine
+from postloan.feeds.context import Counts, RunContext, body
+from postloan.feeds.held import hold
 from postloan.feeds.readers import LINE
-from postloan.feeds.validation import ValidatedFeed, validate
+from postloan.feeds.validation import ValidatedFeed
 from postloan.store.bulk import delete_where_in, insert, read_frame, upsert
-from postloan.store.db import Store
 
 SENSITIVE = {"borrowers": ("national_id", "phone", "address"), "contacts": ("phone",)}
-
-
-@dataclass
-class RunContext:
-    store: Store
-    run_id: str
-    quarantine: Quarantine
-    loans_loaded: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Counts:
-    loaded: int = 0
-    held: int = 0
-    flagged: int = 0
-
-
-def loan_currencies(conn: Connection) -> pl.DataFrame:
-    return read_frame(
-        conn, "SELECT loan_id, currency FROM loans", {"loan_id": pl.Utf8, "currency": pl.Utf8}
-    )
 
 
 def _ids(conn: Connection, table: str, column: str) -> pl.Series:
@@ -100,12 +76,8 @@ def delete_where_in_rule(conn: Connection, rule: str, loan_ids: list[str]) -> No
         )
 
 
-def _body(vf: ValidatedFeed, ctx: RunContext) -> pl.DataFrame:
-    return vf.valid.drop(LINE).with_columns(pl.lit(ctx.run_id).alias("import_run_id"))
-
-
 def load_borrowers(conn: Connection, ctx: RunContext, vf: ValidatedFeed) -> Counts:
-    rows = _protect(ctx, "borrowers", _body(vf, ctx))
+    rows = _protect(ctx, "borrowers", body(vf, ctx))
     upsert(conn, "borrowers", rows, ("borrower_id",), keep_if_same=_keep_ciphertext("borrowers"))
     return Counts(loaded=rows.height)
 
@@ -117,7 +89,7 @@ def load_contacts(conn: Connection, ctx: RunContext, vf: ValidatedFeed) -> Count
         "unknown_borrower",
         pl.format("borrower {} is not known; import the borrower first", pl.col("borrower_id")),
     )
-    rows = _protect(ctx, "contacts", _body(vf, ctx))
+    rows = _protect(ctx, "contacts", body(vf, ctx))
     upsert(
         conn,
         "borrower_contacts",
@@ -129,7 +101,7 @@ def load_contacts(conn: Connection, ctx: RunContext, vf: ValidatedFeed) -> Count
 
 
 def load_loans(conn: Connection, ctx: RunContext, vf: ValidatedFeed) -> Counts:
-    rows = _body(vf, ctx)
+    rows = body(vf, ctx)
     upsert(conn, "loans", rows, ("loan_id",))
     ctx.loans_loaded.extend(rows.get_column("loan_id").to_list())
     known = _ids(conn, "borrowers", "borrower_id")
@@ -326,14 +298,14 @@ def load_marks(conn: Connection, ctx: RunContext, vf: ValidatedFeed) -> Counts:
         "unknown_loan",
         pl.format("loan {} is not known; import its loan first", pl.col("loan_id")),
     )
-    rows = _body(vf, ctx)
+    rows = body(vf, ctx)
     upsert(conn, "loan_marks", rows, ("mark_id",))
     return Counts(loaded=rows.height)
 
 
 def load_transactions(conn: Connection, ctx: RunContext, vf: ValidatedFeed) -> Counts:
     held = vf.take(_unknown("loan_id", _ids(conn, "loans", "loan_id")))
-    rows = _body(vf, ctx)
+    rows = body(vf, ctx)
     upsert(conn, "transactions", rows, ("txn_id",))
     conn.execute(
         text(
@@ -342,102 +314,8 @@ def load_transactions(conn: Connection, ctx: RunContext, vf: ValidatedFeed) -> C
         ),
         {"r": ctx.run_id},
     )
-    _hold(conn, ctx, vf, held)
+    hold(conn, ctx, vf, held)
     return Counts(loaded=rows.height, held=held.height)
-
-
-def _hold(conn: Connection, ctx: RunContext, vf: ValidatedFeed, held: pl.DataFrame) -> None:
-    if held.height == 0:
-        return
-    originals = vf.original.filter(pl.col(LINE).is_in(held.get_column(LINE).implode()))
-    raw = {
-        r[LINE]: json.dumps({k: v for k, v in r.items() if k != LINE}, ensure_ascii=False)
-        for r in originals.iter_rows(named=True)
-    }
-    table = held.select(
-        "txn_id",
-        "loan_id",
-        pl.col(LINE).replace_strict(raw, return_dtype=pl.Utf8).alias("raw"),
-        pl.lit(str(vf.source)).alias("source_file"),
-        pl.col(LINE).cast(pl.Int32).alias("line"),
-        pl.lit("held").alias("status"),
-        pl.lit(1).alias("attempts"),
-        pl.lit(ctx.run_id).alias("first_run_id"),
-        pl.lit(ctx.run_id).alias("last_run_id"),
-        pl.lit(None, pl.Utf8).alias("resolved_run_id"),
-    )
-    upsert(
-        conn,
-        "held_transactions",
-        table,
-        ("txn_id",),
-        insert_only=("first_run_id",),
-        update={"attempts": "held_transactions.attempts + 1"},
-    )
-
-
-def release_held(conn: Connection, ctx: RunContext) -> tuple[int, int]:
-    """Load held transactions whose loan is now known; returns (released, rejected)."""
-    held = conn.execute(
-        text(
-            "SELECT h.txn_id, h.raw, h.source_file, h.line FROM held_transactions h "
-            "JOIN loans l ON l.loan_id = h.loan_id WHERE h.status = 'held' ORDER BY h.txn_id"
-        )
-    ).all()
-    conn.execute(
-        text(
-            "UPDATE held_transactions SET attempts = attempts + 1, last_run_id = :r "
-            "WHERE status = 'held'"
-        ),
-        {"r": ctx.run_id},
-    )
-    if not held:
-        return 0, 0
-    raws = [json.loads(h.raw) for h in held]
-    columns = list(dict.fromkeys(k for r in raws for k in r))
-    frame = pl.DataFrame(raws, schema=dict.fromkeys(columns, pl.Utf8)).with_columns(
-        pl.int_range(1, len(held) + 1, dtype=pl.Int64).alias(LINE)
-    )
-    origin = pl.DataFrame(
-        {
-            "seq": range(1, len(held) + 1),
-            "txn_id": [h.txn_id for h in held],
-            "file": [h.source_file for h in held],
-            "line": [h.line for h in held],
-        },
-        schema={"seq": pl.Int64, "txn_id": pl.Utf8, "file": pl.Utf8, "line": pl.Int64},
-    )
-    vf = validate(
-        "transactions", frame, Path("held_transactions"), currencies=loan_currencies(conn)
-    )
-    rows = _body(vf, ctx)
-    upsert(conn, "transactions", rows, ("txn_id",))
-    _resolve(conn, ctx, rows.get_column("txn_id").to_list(), "released")
-    bad = origin.filter(pl.col("seq").is_in(vf.rejected_lines.implode()))
-    _resolve(conn, ctx, bad.get_column("txn_id").to_list(), "rejected")
-    if bad.height:
-        errors = (
-            vf.error_frame.join(origin, left_on="line", right_on="seq", how="left")
-            .with_columns(pl.col("file_right").alias("file"), pl.col("line_right").alias("line"))
-            .select(vf.error_frame.columns)
-        )
-        rejected = (
-            vf.rejected.join(origin.select("seq", "line"), left_on=LINE, right_on="seq", how="left")
-            .with_columns(pl.col("line").alias(LINE))
-            .drop("line")
-        )
-        ctx.quarantine.rows("held_transactions", rejected, errors)
-    return rows.height, bad.height
-
-
-def _resolve(conn: Connection, ctx: RunContext, txn_ids: list[str], status: str) -> None:
-    if txn_ids:
-        conn.execute(
-            text(
-                "UPDATE held_transactions SET status = :s, resolved_run_id = :r WHERE txn_id = :t"
-            ),
-            [{"s": status, "r": ctx.run_id, "t": t} for t in txn_ids],
-        )
 
 
 def refresh_borrower_flags(conn: Connection) -> None:

@@ -9,19 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from postloan.domain.calendar import Frequency
-from postloan.domain.daycount import DayCount
 from postloan.domain.errors import FeedError, PostLoanError
-from postloan.domain.schedule import Method
 from postloan.feeds.amounts import AMOUNT_MESSAGES, amount_minor, amount_rule, currency_exponent
 from postloan.feeds.readers import LINE
 from postloan.feeds.spec import FEEDS, FeedSpec, Field, Kind
+from postloan.feeds.values import PARSERS, parse_date
 from postloan.security.pii import mask_value
 
 ERROR_SCHEMA = pl.Schema(
@@ -35,8 +32,6 @@ ERROR_SCHEMA = pl.Schema(
     }
 )
 
-#: Annual rates above this are almost always a percentage written without "%".
-MAX_ANNUAL_RATE = Decimal(1)
 MAX_TERM = 1200
 
 
@@ -315,48 +310,8 @@ def _check_field(f: Field, work: pl.DataFrame, checks: _Checks) -> pl.Expr:
             pl.format("{}: {} is not an e-mail address", pl.lit(f.name), _quoted(col)),
         )
         return col
-    parser = _PARSERS[f.kind]
+    parser = PARSERS[f.kind]
     return _mapped(f.name, work, checks, parser)
-
-
-def parse_date(col: pl.Expr) -> pl.Expr:
-    """ISO ``YYYY-MM-DD`` (a midnight time part is allowed), ``YYYY/MM/DD`` or ``YYYYMMDD``."""
-    day = col.str.replace(r"[ T]00:00(:00(\.0+)?)?$", "")
-    parsed = pl.coalesce(
-        day.str.to_date("%Y-%m-%d", strict=False),
-        day.str.to_date("%Y/%m/%d", strict=False),
-        day.str.to_date("%Y%m%d", strict=False),
-    )
-    sane = parsed.dt.year().is_between(1900, 2200)
-    return pl.when(sane).then(parsed).otherwise(None)
-
-
-def _rate(text: str) -> str:
-    raw = text.strip()
-    percent = raw.endswith("%")
-    try:
-        value = Decimal(raw.rstrip("%").strip())
-    except InvalidOperation:
-        raise ValueError(f"{text!r} is not a decimal rate such as 0.0948 or 9.48%") from None
-    if not value.is_finite():
-        raise ValueError(f"{text!r} is not a finite rate")
-    if percent:
-        value = value / 100
-    if value < 0:
-        raise ValueError(f"{text!r} is negative; annual rates must be zero or more")
-    if value > MAX_ANNUAL_RATE:
-        raise ValueError(
-            f"{text!r} is more than 100% a year; write a fraction (0.0948) or a percentage (9.48%)"
-        )
-    return format(value.normalize(), "f")
-
-
-_PARSERS: dict[Kind, Callable[[str], str]] = {
-    Kind.RATE: _rate,
-    Kind.FREQUENCY: lambda t: str(Frequency.parse(t)),
-    Kind.DAY_COUNT: lambda t: DayCount.parse(t).value,
-    Kind.METHOD: lambda t: Method.parse(t).value,
-}
 
 
 def _mapped(
