@@ -10,6 +10,7 @@ the spreadsheet row number (xlsx). Parquet has no lines; ``_line`` is the
 from __future__ import annotations
 
 import io
+import re
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
@@ -216,32 +217,36 @@ def _read_xlsx(path: Path) -> pl.DataFrame:
     from openpyxl import load_workbook  # type: ignore[import-untyped]
 
     try:
-        workbook = load_workbook(path, data_only=True)
+        merged = _merged_ranges(path)
+        # Read-only mode streams the sheet: memory stays flat for large workbooks.
+        workbook = load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as err:
         raise FeedError(f"{path}: not a readable .xlsx workbook ({err})") from None
-    sheet = workbook.worksheets[0]
-    rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    try:
+        sheet = workbook.worksheets[0]
+        sheet.reset_dimensions()  # some writers record wrong dimensions
+        rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    finally:
+        workbook.close()
     if not rows:
         raise FeedError(f"{path}: the first sheet is empty; it needs a header row")
     width = max(len(r) for r in rows)
     rows = [r + [None] * (width - len(r)) for r in rows]
     # Unmerge the top rows: every cell of a merged range takes the range's value.
-    merged = list(sheet.merged_cells.ranges)
     top = [list(r) for r in rows[:_HEADER_SCAN_ROWS]]
-    for rng in merged:
-        if rng.min_row > _HEADER_SCAN_ROWS:
+    for _coord, (min_col, min_row, max_col, max_row) in merged:
+        if min_row > len(top) or min_col > width:
             continue
-        value = top[rng.min_row - 1][rng.min_col - 1]
-        for r in range(rng.min_row, min(rng.max_row, _HEADER_SCAN_ROWS) + 1):
-            for c in range(rng.min_col, rng.max_col + 1):
+        value = top[min_row - 1][min_col - 1]
+        for r in range(min_row, min(max_row, len(top)) + 1):
+            for c in range(min_col, min(max_col, width) + 1):
                 top[r - 1][c - 1] = value
     header_index = _find_header(top, path)
     header_row = header_index + 1
-    for rng in merged:
-        spans_header = rng.min_row <= header_row <= rng.max_row
-        if spans_header and rng.max_col > rng.min_col:
+    for coord, (min_col, min_row, max_col, max_row) in merged:
+        if min_row <= header_row <= max_row and max_col > min_col:
             raise FeedError(
-                f"{path}: header cell {rng.coord} is merged across several columns, so the "
+                f"{path}: header cell {coord} is merged across several columns, so the "
                 "columns under it have no name of their own; unmerge it and give each "
                 "column its contract name"
             )
@@ -264,6 +269,40 @@ def _read_xlsx(path: Path) -> pl.DataFrame:
     if names:
         frame = frame.filter(~pl.all_horizontal([pl.col(c).is_null() for c in names]))
     return frame
+
+
+def _merged_ranges(path: Path) -> list[tuple[str, tuple[int, int, int, int]]]:
+    """Merged ranges of the first sheet as (``A1:D1``, (min_col, min_row, max_col, max_row)),
+    read from the sheet XML (read-only worksheets do not expose them)."""
+    import posixpath
+    import zipfile
+    from xml.etree import ElementTree
+
+    from openpyxl.utils.cell import range_boundaries  # type: ignore[import-untyped]
+
+    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+    with zipfile.ZipFile(path) as archive:
+        book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+        first = book.find(f"{main}sheets/{main}sheet")
+        if first is None:
+            return []
+        rid = first.get(f"{rel}id")
+        rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+        target = next((r.get("Target", "") for r in rels if r.get("Id") == rid), "")
+        name = target.lstrip("/") if target.startswith("/") else posixpath.join("xl", target)
+        found: list[str] = []
+        tail = ""
+        with archive.open(posixpath.normpath(name)) as sheet:
+            for block in iter(lambda: sheet.read(1 << 20), b""):
+                text = tail + block.decode("utf-8", errors="replace")
+                found.extend(_MERGE_REF.findall(text))
+                tail = text[-200:]
+    refs = list(dict.fromkeys(found))  # a ref split across blocks is found twice
+    return [(ref, tuple(range_boundaries(ref))) for ref in refs]
+
+
+_MERGE_REF = re.compile(r'<(?:\w+:)?mergeCell\s+ref="([A-Z]+[0-9]+(?::[A-Z]+[0-9]+)?)"')
 
 
 def _has_data(rows: list[list[str | None]], index: int) -> bool:
