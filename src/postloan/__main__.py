@@ -1,0 +1,5 @@
+"""``python -m postloan`` runs the CLI."""
+
+from postloan.cli import main
+
+main()
