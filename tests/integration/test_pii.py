@@ -31,16 +31,19 @@ def test_key_file_is_created_once_with_0600(tmp_path: Path) -> None:
 
 def test_concurrent_first_use_agrees_on_one_key(tmp_path: Path) -> None:
     results = []
+    start = threading.Barrier(16)
 
     def load() -> None:
+        start.wait()
         results.append(load_or_create_keys(tmp_path / "k"))
 
-    threads = [threading.Thread(target=load) for _ in range(8)]
+    threads = [threading.Thread(target=load) for _ in range(16)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert len(set(results)) == 1
+    assert len(results) == 16 and len(set(results)) == 1
+    assert [p.name for p in (tmp_path / "k").iterdir()] == ["pii.key"]  # no temp files left
 
 
 def test_corrupt_key_file_is_a_config_error(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ import hmac
 import json
 import os
 import re
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,13 +50,20 @@ def load_or_create_keys(keys_dir: Path) -> PiiKeys:
                 "index": base64.b64encode(os.urandom(32)).decode(),
             }
         ).encode()
+        # Write a private temp file completely, then link it into place: readers never
+        # see a half-written key, and if another process won the race we use theirs.
+        tmp = keys_dir / f".{KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.link(tmp, path)
         except FileExistsError:
-            pass  # another process created it first: use theirs
-        else:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(payload)
+            pass
+        finally:
+            tmp.unlink()
     try:
         data = json.loads(path.read_text())
         keys = PiiKeys(base64.b64decode(data["encryption"]), base64.b64decode(data["index"]))
