@@ -130,3 +130,9 @@ def test_parquet_columns_become_text(tmp_path: Path) -> None:
     assert frame.rows() == [("L1", "12", "0.1", "2024-01-02", 1)]
     with pytest.raises(FeedError, match="not a readable Parquet"):
         read_table(write(tmp_path / "bad.parquet", b"nope"))
+
+
+def test_parquet_with_a_nested_column_is_a_feed_error(tmp_path: Path) -> None:
+    pl.DataFrame({"loan_id": ["L1"], "tags": [[1, 2]]}).write_parquet(tmp_path / "loans.parquet")
+    with pytest.raises(FeedError, match="loans.parquet"):
+        read_table(tmp_path / "loans.parquet")

@@ -33,14 +33,14 @@ def read_table(path: Path) -> pl.DataFrame:
     if not path.is_file():
         raise FeedError(f"{path}: no such file")
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        frame = _read_csv(path)
-    elif suffix == ".parquet":
-        frame = _read_parquet(path)
-    elif suffix == ".xlsx":
-        frame = _read_xlsx(path)
-    else:
+    readers = {".csv": _read_csv, ".parquet": _read_parquet, ".xlsx": _read_xlsx}
+    if suffix not in readers:
         raise FeedError(f"{path}: unsupported file type {suffix!r}; use .csv, .parquet or .xlsx")
+    try:
+        frame = readers[suffix](path)
+    except pl.exceptions.PolarsError as err:  # e.g. a Parquet column that is not text-like
+        first = (str(err).splitlines() or [type(err).__name__])[0]
+        raise FeedError(f"{path}: cannot be read as a table ({first})") from None
     return _normalise_header(frame, path)
 
 
