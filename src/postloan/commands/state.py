@@ -34,6 +34,7 @@ AMOUNT_FIELDS = frozenset(
         "credit_balance",
         "total_paid",
         "next_due_amount",
+        "advance_balance",
     }
 )
 

@@ -1,0 +1,1 @@
+"""Portfolio analytics: KPIs over loan states and snapshots."""
