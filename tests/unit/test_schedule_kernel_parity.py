@@ -112,6 +112,22 @@ def test_four_thousand_seeded_random_loans_match_the_reference() -> None:
     assert_same_as_reference(loans)
 
 
+def test_awkward_annuities_match_the_reference() -> None:
+    """Tiny payments, long terms and long first periods: where a principal part
+    clamps and where the instalment moved by one minor unit wins."""
+    rng = random.Random(31)
+    loans = []
+    for n in range(1_500):
+        loan = random_loan(rng, n)
+        loan["method"] = "annuity"
+        loan["principal"] = rng.choice([rng.randrange(1, 300), rng.randrange(300, 20_000)])
+        loan["term"] = rng.choice([rng.randrange(2, 61), rng.randrange(60, 181)])
+        if rng.random() < 0.4:
+            loan["first_due_date"] = loan["disbursement_date"] + timedelta(rng.randrange(1, 500))
+        loans.append(loan)
+    assert_same_as_reference(loans)
+
+
 @st.composite
 def loans_strategy(draw: st.DrawFn) -> list[Loan]:
     count = draw(st.integers(1, 6))

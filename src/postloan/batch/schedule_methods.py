@@ -249,40 +249,95 @@ def _level_payments(block: Block, periods: _Periods) -> I64:
 
 
 def _annuity(block: Block, periods: _Periods, sink: Sink) -> None:
-    """Level instalments, with the payment moved by one minor unit when that brings
-    the final instalment closer to it (``amortize_annuity``). The three candidates
-    run side by side and the level payment's rows are written as they go; the few
-    loans (about 3%) where a neighbour wins are then run again and overwritten."""
-    base = _level_payments(block, periods)
-    loans = len(base)
-    payment = np.stack([base, base - 1, base + 1], axis=1)  # (loans, 3)
-    balance = np.repeat(block.principal[:, None], 3, axis=1)
-    gap = np.empty((loans, 3), dtype=np.int64)
+    """Level instalments at the level payment ``p``, written as they are computed;
+    then ``amortize_annuity``'s check whether ``p ± 1`` brings the final
+    instalment closer, run only for the loans where it can.
+
+    Why most loans need no check: let ``d`` = final instalment − ``p``. While no
+    period clamps its principal part (to 0 or to the balance), paying ``p − 1``
+    leaves each balance at least one unit higher than the period before, so the
+    final instalment grows by at least ``n − 1`` and its gap to ``p − 1`` is at
+    least ``n − |d|`` (and more than ``|d|`` when ``d ≥ 0``); ``p + 1`` mirrors
+    this. A neighbour can only be strictly closer when ``|d| > n/2``. Clamping
+    is ruled out for the neighbours from the level run itself: their balances
+    differ from it by at most ``U_j`` (``U_0 = 0``, ``U_{j+1} = U_j(1 + r_j) + 2``),
+    so a principal part with that much room on both sides cannot clamp. Loans
+    without the room, or with ``|d|`` near ``n/2``, run the neighbours for real.
+    """
+    payment = _level_payments(block, periods)
+    loans = len(payment)
+    balance = block.principal.copy()
+    spread = np.zeros(loans)  # U_j
+    cramped = np.zeros(loans, dtype=bool)
+    final_gap = np.zeros(loans, dtype=np.int64)
     counts = periods.counts
     den = block.rate_den
     for j, c in enumerate(counts):
         s = periods.starts[j]
         ending = counts[j + 1] if j + 1 < len(counts) else 0
         b = balance[:c]
-        num, r = periods.period_num[s : s + c], periods.ratio[s : s + c]
-        owed = round_half_up_ratio(b, num, den[:c], r, signed=False)
+        r = periods.ratio[s : s + c]
+        owed = round_half_up_ratio(b, periods.period_num[s : s + c], den[:c], r, signed=False)
         part = np.subtract(payment[:c], owed)
+        # room for the neighbours in the periods that are not the loan's last
+        u = spread[:ending]
+        ur = u * r[:ending]
+        room = part[:ending]
+        cramped[:ending] |= (room < ur + _ROOM) | (room + u + ur + _ROOM > b[:ending])
+        u += ur
+        u += 2.0
+        np.maximum(part, 0, out=part)
+        np.minimum(part, b, out=part)
+        part[ending:] = b[ending:]
+        final_gap[ending:c] = part[ending:] + owed[ending:] - payment[ending:c]
+        b -= part
+        rows = block.first_row[:c] + j
+        sink.interest[rows] = owed
+        sink.principal[rows] = part
+        sink.balance[rows] = b
+    term = block.term
+    check = np.flatnonzero((term > 1) & (cramped | (2 * np.abs(final_gap) + _ROOM > term)))
+    if check.size == 0:
+        return
+    gaps = _neighbour_gaps(block, periods, check, payment[check])
+    level_gap = np.abs(final_gap[check])
+    lower = gaps[:, 0] < level_gap
+    best = np.where(lower, gaps[:, 0], level_gap)
+    move = np.where(gaps[:, 1] < best, 1, np.where(lower, -1, 0))
+    moved = np.flatnonzero(move)
+    if moved.size:
+        _rerun(block, periods, sink, check[moved], payment[check[moved]] + move[moved])
+
+
+#: Safety margin (minor units) in the neighbour-room test of ``_annuity``.
+_ROOM = 3.0
+
+
+def _neighbour_gaps(block: Block, periods: _Periods, loans: I64, payment: I64) -> I64:
+    """|final instalment − payment| at ``payment − 1`` and ``payment + 1`` (columns)
+    for the block positions ``loans`` (ascending)."""
+    counts = periods.counts
+    pay = np.stack([payment - 1, payment + 1], axis=1)
+    balance = np.repeat(block.principal[loans][:, None], 2, axis=1)
+    gaps = np.zeros((len(loans), 2), dtype=np.int64)
+    for j, c in enumerate(counts):
+        k = int(np.searchsorted(loans, c))
+        if k == 0:
+            break
+        ending = int(np.searchsorted(loans, counts[j + 1])) if j + 1 < len(counts) else 0
+        at = loans[:k]
+        row = periods.starts[j] + at
+        b = balance[:k]
+        owed = round_half_up_ratio(
+            b, periods.period_num[row], block.rate_den[at], periods.ratio[row], signed=False
+        )
+        part = np.subtract(pay[:k], owed)
         np.maximum(part, 0, out=part)
         np.minimum(part, b, out=part)
         part[ending:] = b[ending:]
         b -= part
-        gap[ending:c] = np.abs(part[ending:] + owed[ending:] - payment[ending:c])
-        rows = block.first_row[:c] + j
-        sink.interest[rows] = owed[:, 0]
-        sink.principal[rows] = part[:, 0]
-        sink.balance[rows] = b[:, 0]
-    lower = gap[:, 1] < gap[:, 0]
-    best = np.where(lower, gap[:, 1], gap[:, 0])
-    choice = np.where(gap[:, 2] < best, 2, lower.astype(np.int64))
-    choice[block.term == 1] = 0
-    moved = np.flatnonzero(choice)
-    if moved.size:
-        _rerun(block, periods, sink, moved, payment[moved, choice[moved]])
+        gaps[ending:k] = np.abs(part[ending:] + owed[ending:] - pay[ending:k])
+    return gaps
 
 
 def _rerun(block: Block, periods: _Periods, sink: Sink, loans: I64, payment: I64) -> None:
