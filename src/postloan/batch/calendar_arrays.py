@@ -42,8 +42,11 @@ class DateTables:
     day_of_month: I64  # by day: 1..31
     month_end: Bool  # by day: last day of its month
     leap_before: I64  # by day: days before it (from first_day) that lie in leap years
+    thirty_start: I64  # by day: its day as a 30/360 period start (30 on a month end)
+    thirty_end: I64  # by day: its day as a 30/360 period end before the month-end rule
+    thirty_month: I64  # by day: month index × 30
     month_start: I64  # by month: its first day number
-    month_length: I64  # by month: days in it
+    month_last: I64  # by month: days in it − 1
 
     @classmethod
     def covering(cls, first_day: int, last_day: int) -> DateTables:
@@ -55,6 +58,8 @@ class DateTables:
         years = days.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
         leap = (years % 4 == 0) & ((years % 100 != 0) | (years % 400 == 0))
         month_index = months.astype(np.int64) + _EPOCH_MONTH
+        day_of_month = days - month_start_by_day + 1
+        month_end = days == next_start_by_day - 1
         first_month = int(month_index[0])
         all_months = np.arange(first_month, int(month_index[-1]) + 2, dtype=np.int64)
         as_m = (all_months - _EPOCH_MONTH).astype("datetime64[M]")
@@ -64,30 +69,34 @@ class DateTables:
             first_day=first_day,
             first_month=first_month,
             month_index=month_index,
-            day_of_month=days - month_start_by_day + 1,
-            month_end=days == next_start_by_day - 1,
+            day_of_month=day_of_month,
+            month_end=month_end,
             leap_before=np.concatenate(([0], np.cumsum(leap, dtype=np.int64)[:-1])),
+            thirty_start=np.where(month_end, 30, day_of_month),
+            thirty_end=np.minimum(day_of_month, 30),
+            thirty_month=month_index * 30,
             month_start=starts,
-            month_length=ends - starts,
+            month_last=ends - starts - 1,
         )
 
 
-def step_months(tables: DateTables, anchor_month: I64, anchor_day: I64, months: I64) -> I64:
-    """The anchor (month index, day of month) moved ``months`` months, clamped to month end."""
-    at = anchor_month + months - tables.first_month
-    due: I64 = tables.month_start[at] + np.minimum(anchor_day, tables.month_length[at]) - 1
+def step_months(tables: DateTables, anchor_at: I64, anchor_day0: I64, months: I64) -> I64:
+    """Due dates ``months`` months after anchors given as (month index − ``first_month``,
+    day of month − 1), clamped to month end (``postloan.domain.calendar.add_months``)."""
+    at = anchor_at + months
+    due: I64 = tables.month_start[at] + np.minimum(anchor_day0, tables.month_last[at])
     return due
 
 
 def days_30_360(tables: DateTables, start: I64, end: I64) -> I64:
-    """30/360 with the end-of-month rule, as ``postloan.domain.daycount.days_360``."""
+    """30/360 with the end-of-month rule, as ``postloan.domain.daycount.days_360``:
+    a start on a month end counts as the 30th; an end on the 31st, or on a month
+    end after such a start, counts as the 30th."""
     s = start - tables.first_day
     e = end - tables.first_day
-    d1 = np.where(tables.month_end[s], 30, tables.day_of_month[s])
-    d2 = tables.day_of_month[e]
-    d2 = np.where((d2 == 31) | (tables.month_end[e] & (d1 == 30)), 30, d2)
-    months = tables.month_index[e] - tables.month_index[s]
-    result: I64 = months * 30 + (d2 - d1)
+    d1 = tables.thirty_start[s]
+    d2 = np.where(tables.month_end[e] & (d1 == 30), 30, tables.thirty_end[e])
+    result: I64 = tables.thirty_month[e] - tables.thirty_month[s] + d2 - d1
     return result
 
 

@@ -162,21 +162,22 @@ def _periods(
     discount = np.ones(loans)
     factor = np.zeros(loans)
     den = block.rate_den.astype(np.float64)
-    previous = block.disbursement.copy()
+    previous = block.disbursement  # the last due date (prefixes only shrink)
     at = block.anchor - tables.first_day
-    anchor_month = tables.month_index[at]
-    anchor_day = tables.day_of_month[at]
+    anchor_at = tables.month_index[at] - tables.first_month
+    anchor_day0 = tables.day_of_month[at] - 1
+    steps = block.count * block.first_step  # periods × count from the anchor
     bullet = block.method is Method.BULLET
     annuity = block.method is Method.ANNUITY
     for j, c in enumerate(counts):
         s = starts[j]
-        steps = block.count[:c] * (block.first_step[:c] + j)
         if block.monthly:
-            due = step_months(tables, anchor_month[:c], anchor_day[:c], steps)
+            due = step_months(tables, anchor_at[:c], anchor_day0[:c], steps[:c])
         else:
-            due = block.anchor[:c] + steps
+            due = block.anchor[:c] + steps[:c]
+        steps[:c] += block.count[:c]
         days = fraction_numerator(tables, previous[:c], due, block.day_count)
-        previous[:c] = due
+        previous = due
         total_days[:c] += days
         num = period_num[s : s + c]
         np.multiply(block.rate_num[:c], days, out=num)
