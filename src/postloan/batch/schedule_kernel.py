@@ -8,15 +8,15 @@ term, longest first, so period ``j`` of a group is a contiguous prefix of it:
 Python loops over periods, numpy over loans.
 
 Exactness. Money is int64 minor units. A period rate is the exact fraction
-``rate_num × day_num / (rate_den × year_den)``, and ``round_half_up(balance ×
-rate)`` takes a float64 quotient and corrects it with the exact remainder,
-computed in wrapping uint64 arithmetic (the remainder is small, so its low 64
-bits are all of it). Only the level payment comes from a float64 product; when
-it lies within float error of half a minor unit it is recomputed with the
-reference ``level_payment``. Loans whose numbers could overflow int64 (rates
-with more than 12 decimals, amounts of 10^15 minor units or more) are handed to
-the reference ``generate_schedule`` whole. No I/O, deterministic: it can run
-inside Spark ``mapInArrow``.
+``rate_num × day_num / (rate_den × year_den)``; ``round_half_up(balance × rate)``
+is a float64 product, settled with exact integer arithmetic wherever it lies
+near half a minor unit (see ``round_half_up_ratio``). The level payment is a
+float64 annuity factor; within float error of half a minor unit it is
+recomputed with the reference ``level_payment``. Loans whose numbers could
+leave that safe range (rates with more than 12 decimals, amounts of 10^15
+minor units or more, a term's interest of 2^37 minor units or more) are handed
+to the reference ``generate_schedule`` whole. No I/O and deterministic (the
+optional threads write disjoint rows): it can run inside Spark ``mapInArrow``.
 """
 
 from __future__ import annotations
