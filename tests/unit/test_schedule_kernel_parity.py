@@ -196,6 +196,8 @@ def base_loan(**changes: Any) -> Loan:
         {"principal": 1_000_001, "term": 60, "annual_rate": "0.000"},
         # amounts and rates beyond the int64 fast path go to the reference
         {"principal": 10**16, "term": 24},
+        {"principal": 10**13, "term": 60, "annual_rate": "0.36"},
+        {"principal": 10**13 - 1, "term": 60, "annual_rate": "0.36", "method": "flat"},
         {"annual_rate": "0.0948221234567891234", "term": 12},
         {"annual_rate": "1.5", "term": 60, "frequency": "months:12", "day_count": "act/act-isda"},
         # first due date on a month end keeps month-end clamping from that anchor
