@@ -188,3 +188,19 @@ def test_feed_amount_text_matches_format_minor(values: list[tuple[int, str]]) ->
         minor_text(pl.col("minor"), currency_exponent(pl.col("currency")))
     ).to_series()
     assert text.to_list() == [format_minor(m, c) for m, c in values]
+
+
+def test_xlsx_loans_feed_gives_the_same_schedules(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(HEADER.split(","))
+    for line in GOOD:
+        sheet.append(line.split(","))
+    book.save(tmp_path / "loans.xlsx")
+    result = run("--loans", "loans.xlsx", "--out", "s.csv", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    written = pl.read_csv(tmp_path / "s.csv", infer_schema=False)
+    assert feed_rows(written) == expected_rows()
