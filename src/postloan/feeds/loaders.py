@@ -14,6 +14,7 @@ from decimal import Decimal
 import polars as pl
 from sqlalchemy import Connection, text
 
+from postloan.batch.schedule_kernel import SCHEDULE_SCHEMA, generate_schedules
 from postloan.domain.calendar import Frequency
 from postloan.domain.daycount import DayCount
 from postloan.domain.errors import InvalidTerms
@@ -207,6 +208,27 @@ def generate_missing_schedules(conn: Connection, ctx: RunContext) -> int:
     )
     loaded = set(ctx.loans_loaded)
     todo = loans.filter(pl.col("schedule_source").is_null() | pl.col("loan_id").is_in(list(loaded)))
+    failed: list[dict[str, str]] = []
+    try:  # the vectorised kernel, exact to the reference; per-loan only if a loan fails
+        table = generate_schedules(todo).with_columns(pl.lit("generated").alias("source"))
+    except InvalidTerms:
+        table, failed = _schedules_one_by_one(todo)
+    loan_ids = todo.get_column("loan_id").to_list()
+    delete_where_in(conn, "schedule_instalments", "loan_id", loan_ids)
+    insert(conn, "schedule_instalments", table)
+    done = sorted(set(loan_ids) - {f["loan_id"] for f in failed})
+    _set_schedule_source(conn, done, "generated")
+    flags = pl.DataFrame(
+        [{"loan_id": i, "rule": "schedule_failed", "reason": None} for i in done] + failed,
+        schema={"loan_id": pl.Utf8, "rule": pl.Utf8, "reason": pl.Utf8},
+    )
+    if flags.height:
+        _flag(conn, ctx, flags, ["schedule_failed"])
+    return len(done)
+
+
+def _schedules_one_by_one(todo: pl.DataFrame) -> tuple[pl.DataFrame, list[dict[str, str]]]:
+    """Schedules with the per-loan reference, collecting the loans that cannot have one."""
     out: list[tuple[str, int, date, int, int, int, int, str]] = []
     failed: list[dict[str, str]] = []
     for row in todo.iter_rows(named=True):
@@ -230,32 +252,8 @@ def generate_missing_schedules(conn: Connection, ctx: RunContext) -> int:
             )
             for i in schedule
         )
-    loan_ids = todo.get_column("loan_id").to_list()
-    delete_where_in(conn, "schedule_instalments", "loan_id", loan_ids)
-    table = pl.DataFrame(
-        out,
-        schema={
-            "loan_id": pl.Utf8,
-            "seq": pl.Int32,
-            "due_date": pl.Date,
-            "principal_due": pl.Int64,
-            "interest_due": pl.Int64,
-            "fee_due": pl.Int64,
-            "balance": pl.Int64,
-            "source": pl.Utf8,
-        },
-        orient="row",
-    )
-    insert(conn, "schedule_instalments", table)
-    done = sorted(set(loan_ids) - {f["loan_id"] for f in failed})
-    _set_schedule_source(conn, done, "generated")
-    flags = pl.DataFrame(
-        [{"loan_id": i, "rule": "schedule_failed", "reason": None} for i in done] + failed,
-        schema={"loan_id": pl.Utf8, "rule": pl.Utf8, "reason": pl.Utf8},
-    )
-    if flags.height:
-        _flag(conn, ctx, flags, ["schedule_failed"])
-    return len(done)
+    schema = SCHEDULE_SCHEMA | {"source": pl.String()}
+    return pl.DataFrame(out, schema=schema, orient="row"), failed
 
 
 LOAN_TERMS_SCHEMA: dict[str, pl.DataType] = {

@@ -14,6 +14,8 @@ import polars as pl
 from sqlalchemy import Connection
 
 CHUNK = 20_000
+#: From this many rows PostgreSQL upserts go through COPY (much faster than INSERTs).
+COPY_THRESHOLD = 5_000
 
 
 def _placeholder(conn: Connection) -> str:
@@ -66,17 +68,39 @@ def upsert(
             )
         else:
             sets.append(f"{quote(c)} = excluded.{quote(c)}")
-    mark = _placeholder(conn)
-    sql = (
-        f"INSERT INTO {table} ({', '.join(quote(c) for c in columns)}) "
-        f"VALUES ({', '.join(mark for _ in columns)}) "
-        f"ON CONFLICT ({', '.join(quote(k) for k in key)}) "
-        + (f"DO UPDATE SET {', '.join(sets)}" if sets else "DO NOTHING")
+    names = ", ".join(quote(c) for c in columns)
+    conflict = f"ON CONFLICT ({', '.join(quote(k) for k in key)}) " + (
+        f"DO UPDATE SET {', '.join(sets)}" if sets else "DO NOTHING"
     )
+    if conn.dialect.name == "postgresql" and frame.height >= COPY_THRESHOLD:
+        _copy_upsert(conn, table, frame, names, conflict)
+        return frame.height
+    mark = _placeholder(conn)
+    sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(mark for _ in columns)}) {conflict}"
     rows = driver_frame(conn, frame)
     for chunk in rows.iter_slices(CHUNK):
         conn.exec_driver_sql(sql, chunk.rows())
     return frame.height
+
+
+def _copy_upsert(
+    conn: Connection, table: str, frame: pl.DataFrame, names: str, conflict: str
+) -> None:
+    """PostgreSQL: COPY into a temporary staging table, then one INSERT … SELECT."""
+    stage = f"_stage_{table}"
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {stage}")
+    conn.exec_driver_sql(
+        f"CREATE TEMPORARY TABLE {stage} AS SELECT {names} FROM {table} WITH NO DATA"
+    )
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        with cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
+            for row in frame.iter_rows():
+                copy.write_row(row)
+    finally:
+        cursor.close()
+    conn.exec_driver_sql(f"INSERT INTO {table} ({names}) SELECT {names} FROM {stage} {conflict}")
+    conn.exec_driver_sql(f"DROP TABLE {stage}")
 
 
 def insert(conn: Connection, table: str, frame: pl.DataFrame) -> int:
