@@ -409,3 +409,40 @@ def test_unknown_borrower_flag_is_dropped_when_the_borrower_arrives(
     import_directory(later, store)
     with store.begin() as conn:
         assert set(get_loan_flags(conn, "L006")) == {"schedule_principal_mismatch"}
+
+
+def test_large_upserts_are_idempotent_and_update_in_place(store: Store, tmp_path: Path) -> None:
+    """Above COPY_THRESHOLD rows PostgreSQL loads through COPY: same results."""
+    src = tmp_path / "many"
+    src.mkdir()
+    (src / "loans.csv").write_text(
+        L_HEAD + "LM,B1,cash,1000,0.1,3,monthly,30/360,annuity,2024-01-01,,O,T,CNY\n"
+    )
+    rows = "".join(f"M{i},LM,repayment,{i}.05,2024-02-01,app\n" for i in range(6000))
+    (src / "transactions.csv").write_text(T_HEAD + rows)
+    assert by_feed(import_directory(src, store))["transactions"] == (6000, 6000, 0, 0)
+    (src / "transactions.csv").write_text(T_HEAD + rows.replace(".05,", ".07,"))
+    assert by_feed(import_directory(src, store))["transactions"] == (6000, 6000, 0, 0)
+    with store.begin() as conn:
+        assert count(conn, "SELECT count(*) FROM transactions") == 6000
+        assert count(conn, "SELECT sum(amount) FROM transactions") == sum(
+            i * 100 + 7 for i in range(6000)
+        )
+
+
+def test_a_loan_whose_schedule_cannot_be_built_is_flagged(store: Store) -> None:
+    import_directory(FEEDS / "good", store)
+    with store.begin() as conn:  # terms no feed would pass: first due before disbursement
+        conn.exec_driver_sql(
+            "INSERT INTO loans (loan_id, borrower_id, product, principal, annual_rate, term, "
+            "frequency, day_count, method, disbursement_date, first_due_date, currency, "
+            "fee_per_period) VALUES ('LBAD', 'B001', 'cash', 100000, '0.1', 3, 'monthly', "
+            "'30/360', 'annuity', '2024-05-01', '2024-04-01', 'CNY', 0)"
+        )
+    import_directory(FEEDS / "held_later", store)
+    with store.begin() as conn:
+        flags = get_loan_flags(conn, "LBAD")
+        assert "first due date" in flags["schedule_failed"]
+        assert count(conn, "SELECT count(*) FROM schedule_instalments WHERE loan_id='LBAD'") == 0
+        # the other loan of the same run still got its schedule
+        assert count(conn, "SELECT count(*) FROM schedule_instalments WHERE loan_id='L900'") == 3
