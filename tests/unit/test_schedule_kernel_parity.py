@@ -8,11 +8,18 @@ from decimal import Decimal
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from postloan.batch import LOAN_COLUMNS, SCHEDULE_SCHEMA, generate_schedules
+from postloan.batch import (
+    LOAN_COLUMNS,
+    SCHEDULE_SCHEMA,
+    SCHEDULE_SPARK_SCHEMA,
+    generate_schedules,
+    schedule_arrow_batches,
+)
 from postloan.domain.calendar import Frequency
 from postloan.domain.daycount import DayCount
 from postloan.domain.errors import FeedError, InvalidTerms
@@ -288,3 +295,17 @@ def test_threads_split_blocks_without_changing_a_row() -> None:
         .unique(maintain_order=True)
         .equals(original.select(copies.drop("loan_id").columns).sort("source", "seq"))
     )
+
+
+def test_arrow_batches_as_spark_map_in_arrow_would_pass_them() -> None:
+    rng = random.Random(5)
+    loans = frame([random_loan(rng, n) for n in range(400)])
+    batches = loans.to_arrow().to_batches(max_chunksize=64)
+    assert len(batches) > 1
+    out = list(schedule_arrow_batches(iter(batches)))
+    got = pl.from_arrow(pa.Table.from_batches(out))
+    assert isinstance(got, pl.DataFrame)
+    assert got.equals(generate_schedules(loans))
+    spark_types = [f.split()[1] for f in SCHEDULE_SPARK_SCHEMA.split(", ")]
+    assert len(spark_types) == len(SCHEDULE_SCHEMA) == out[0].num_columns
+    assert out[0].schema.field("loan_id").type == pa.large_string()

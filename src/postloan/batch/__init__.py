@@ -3,6 +3,18 @@
 Each kernel here runs unchanged in-process or inside Spark ``mapInArrow``.
 """
 
-from postloan.batch.schedule_kernel import LOAN_COLUMNS, SCHEDULE_SCHEMA, generate_schedules
+from postloan.batch.schedule_kernel import (
+    LOAN_COLUMNS,
+    SCHEDULE_SCHEMA,
+    SCHEDULE_SPARK_SCHEMA,
+    generate_schedules,
+    schedule_arrow_batches,
+)
 
-__all__ = ["LOAN_COLUMNS", "SCHEDULE_SCHEMA", "generate_schedules"]
+__all__ = [
+    "LOAN_COLUMNS",
+    "SCHEDULE_SCHEMA",
+    "SCHEDULE_SPARK_SCHEMA",
+    "generate_schedules",
+    "schedule_arrow_batches",
+]

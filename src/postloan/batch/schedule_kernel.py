@@ -22,7 +22,7 @@ optional threads write disjoint rows): it can run inside Spark ``mapInArrow``.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
@@ -31,6 +31,7 @@ from typing import TypeVar
 
 import numpy as np
 import polars as pl
+import pyarrow as pa  # type: ignore[import-untyped]
 
 from postloan.batch.calendar_arrays import I64, YEAR_DENOMINATOR, DateTables
 from postloan.batch.schedule_methods import Block, Sink, schedule_block
@@ -39,7 +40,13 @@ from postloan.domain.daycount import DayCount
 from postloan.domain.errors import FeedError, InvalidTerms, PostLoanError
 from postloan.domain.schedule import LoanTerms, Method, generate_schedule
 
-__all__ = ["LOAN_COLUMNS", "SCHEDULE_SCHEMA", "generate_schedules"]
+__all__ = [
+    "LOAN_COLUMNS",
+    "SCHEDULE_SCHEMA",
+    "SCHEDULE_SPARK_SCHEMA",
+    "generate_schedules",
+    "schedule_arrow_batches",
+]
 
 #: Input columns :func:`generate_schedules` reads (``first_due_date`` and
 #: ``fee_per_period`` may be absent; other columns are ignored).
@@ -66,6 +73,12 @@ SCHEDULE_SCHEMA: dict[str, pl.DataType] = {
     "fee_due": pl.Int64(),
     "balance": pl.Int64(),
 }
+
+#: ``SCHEDULE_SCHEMA`` as a Spark DDL string, for ``mapInArrow(..., schema)``.
+SCHEDULE_SPARK_SCHEMA = (
+    "loan_id string, seq int, due_date date, principal_due long, interest_due long, "
+    "fee_due long, balance long"
+)
 
 _METHODS = list(Method)
 _DAY_COUNTS = list(DayCount)
@@ -280,6 +293,19 @@ def generate_schedules(loans: pl.DataFrame, *, threads: int | None = None) -> pl
     for i in np.flatnonzero(reference).tolist():
         _reference_rows(book, i, sink, int(first_row[i]))
     return _frame(book, sink, per_loan)
+
+
+def schedule_arrow_batches(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """``generate_schedules`` over Arrow record batches, for Spark ``mapInArrow``.
+
+    A loan is one row of the loans frame, so any partitioning of the loans
+    gives whole schedules. One thread per call: Spark already runs a task per core.
+    """
+    for batch in batches:
+        loans = pl.from_arrow(batch)
+        assert isinstance(loans, pl.DataFrame)
+        schedules = generate_schedules(loans, threads=1)
+        yield from schedules.to_arrow(compat_level=pl.CompatLevel.oldest()).to_batches()
 
 
 def _needs_reference(book: _Book, bound: I64, year_den: I64) -> np.ndarray:
