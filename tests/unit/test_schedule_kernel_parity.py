@@ -309,3 +309,15 @@ def test_arrow_batches_as_spark_map_in_arrow_would_pass_them() -> None:
     spark_types = [f.split()[1] for f in SCHEDULE_SPARK_SCHEMA.split(", ")]
     assert len(spark_types) == len(SCHEDULE_SCHEMA) == out[0].num_columns
     assert out[0].schema.field("loan_id").type == pa.large_string()
+
+
+def test_threads_cope_with_a_group_of_one_loan() -> None:
+    many = frame([base_loan()]).sample(100_000, with_replacement=True, seed=1)
+    many = many.with_columns(pl.format("M{}", pl.int_range(pl.len())).alias("loan_id"))
+    odd = frame([base_loan(loan_id="ODD", method="bullet", day_count="act/364")])
+    book = pl.concat([many, odd])
+    got = generate_schedules(book, threads=2)
+    assert got.equals(generate_schedules(book, threads=1))
+    assert got.filter(pl.col("loan_id") == "ODD").rows() == reference_rows(
+        [base_loan(loan_id="ODD", method="bullet", day_count="act/364")]
+    )

@@ -265,7 +265,7 @@ def generate_schedules(loans: pl.DataFrame, *, threads: int | None = None) -> pl
     if threads > 1 and len(order) >= _MIN_LOANS_PER_THREAD * 2:
         # Interleaved slices of a block are blocks too (still longest term first);
         # numpy releases the GIL in its loops, so threads share the work.
-        groups = [g[w::threads] for g in groups for w in range(threads)]
+        groups = [g[w::threads] for g in groups for w in range(threads) if w < len(g)]
     blocks = [
         Block(
             method=_METHODS[int(book.method[g[0]])],
