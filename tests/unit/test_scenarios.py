@@ -6,6 +6,7 @@ first due date 2024-02-15.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -19,6 +20,7 @@ from postloan.domain.policy import (
     ClassificationPolicy,
     CureRule,
     DelinquencyPolicy,
+    EarlyPayment,
     PrepaymentMode,
     PrepaymentPolicy,
     ServicingPolicy,
@@ -322,10 +324,13 @@ def test_a_pause_in_the_middle_of_arrears_stops_the_count() -> None:
 # ---- prepayment -----------------------------------------------------------------------------
 
 
+PREPAY_ALL = PrepaymentPolicy(early_payment=EarlyPayment.PREPAYMENT)
+
+
 @pytest.mark.parametrize("mode", list(PrepaymentMode))
 def test_prepayment_re_amortizes_the_rest_of_the_schedule(mode: PrepaymentMode) -> None:
     terms, schedule = loan()
-    policy = ServicingPolicy(prepayment=PrepaymentPolicy(mode=mode))
+    policy = ServicingPolicy(prepayment=PrepaymentPolicy(mode, EarlyPayment.PREPAYMENT))
     third = schedule[2]
     paid = pay_on_time(schedule, 2) + [repay(third.total + 300_000, third.due_date)]
     s = state(terms, schedule, third.due_date, paid, policy=policy)
@@ -359,6 +364,230 @@ def test_paying_more_than_everything_closes_the_loan_with_a_credit() -> None:
     # interest accrued from the last due date to the payoff date is due on payoff
     assert 0 < s.interest_paid - schedule[0].interest < schedule[1].interest
     assert s.total_paid == schedule[0].total + 2_000_000
+    assert s.credit_balance == s.total_paid - s.principal_paid - s.interest_paid > 0
+
+
+# ---- money paid before it is due: an advance, or a prepayment ----------------------------
+
+THIRD_DUE = date(2024, 4, 15)
+EARLY = THIRD_DUE - days(5)  # nothing is due on this day: instalments 1 and 2 are paid
+
+
+def advance_policy(max_instalments: int = 1, mode: PrepaymentMode | None = None) -> ServicingPolicy:
+    return ServicingPolicy(
+        prepayment=PrepaymentPolicy(
+            mode=mode or PrepaymentMode.SHORTEN_TERM,
+            early_payment=EarlyPayment.ADVANCE,
+            advance_max_instalments=max_instalments,
+        )
+    )
+
+
+def test_advance_is_the_default() -> None:
+    prepayment = ServicingPolicy.default().prepayment
+    assert prepayment.early_payment is EarlyPayment.ADVANCE
+    assert prepayment.advance_max_instalments == 1
+
+
+def test_an_instalment_paid_five_days_early_is_paid_on_its_due_date() -> None:
+    terms, schedule = loan()
+    third = schedule[2]
+    paid = pay_on_time(schedule, 2) + [repay(third.total, EARLY)]
+    held = state(terms, schedule, EARLY, paid)
+    assert held.advance_balance == third.total
+    assert held.principal_outstanding == schedule[1].balance  # nothing repaid yet
+    assert held.schedule == tuple(schedule)
+    # the instalment it is held for needs nothing more; the next one is what is due next
+    assert (held.next_due_date, held.next_due_amount) == (schedule[3].due_date, schedule[3].total)
+    assert held.total_paid == held.principal_paid + held.interest_paid + held.advance_balance
+    for on in (THIRD_DUE, THIRD_DUE + days(1), THIRD_DUE + days(20)):
+        s = state(terms, schedule, on, paid)
+        assert (s.days_past_due, s.overdue_since, s.bucket) == (0, None, "M0")
+        assert s.classification is Category.NORMAL
+        assert s.classification_reasons == ("current",)
+        assert s.ifrs9_stage == 1
+        assert s.schedule == tuple(schedule)  # no re-amortization
+        assert s.advance_balance == 0
+        assert s.principal_outstanding == third.balance
+        assert s.principal_paid == sum(i.principal for i in schedule[:3])
+        assert s.interest_paid == sum(i.interest for i in schedule[:3])  # no interest rebate
+        assert s.penalty_charged == 0
+    assert classification_history(terms, schedule, paid, [], THIRD_DUE + days(40)) == [
+        (schedule[3].due_date + days(1), Category.NORMAL, Category.SPECIAL_MENTION, ("overdue",))
+    ]  # only the unpaid fourth instalment goes past due
+
+
+def test_in_prepayment_mode_money_paid_early_is_a_prepayment_as_before() -> None:
+    terms, schedule = loan()
+    third = schedule[2]
+    paid = pay_on_time(schedule, 2) + [repay(third.total, EARLY)]
+    policy = ServicingPolicy(prepayment=PREPAY_ALL)
+    s = state(terms, schedule, EARLY, paid, policy=policy)
+    assert s.advance_balance == 0
+    assert s.principal_outstanding == schedule[1].balance - third.total
+    assert s.schedule != tuple(schedule)
+    # the re-amortized third instalment still falls due, unpaid: the borrower is late
+    late = state(terms, schedule, THIRD_DUE + days(1), paid, policy=policy)
+    assert (late.days_past_due, late.overdue_since) == (1, THIRD_DUE)
+    assert late.classification is Category.SPECIAL_MENTION
+
+
+@pytest.mark.parametrize("mode", list(PrepaymentMode))
+def test_two_and_a_half_instalments_early_hold_one_and_prepay_the_rest(
+    mode: PrepaymentMode,
+) -> None:
+    terms, schedule = loan()
+    third, fourth = schedule[2], schedule[3]
+    amount = third.total * 5 // 2
+    excess = amount - third.total
+    policy = advance_policy(1, mode)
+    paid = pay_on_time(schedule, 2) + [repay(amount, EARLY)]
+    s = state(terms, schedule, EARLY, paid, policy=policy)
+    assert s.advance_balance == third.total
+    assert s.principal_paid == sum(i.principal for i in schedule[:2]) + excess
+    assert s.principal_outstanding == schedule[1].balance - excess
+    held = s.schedule[2]
+    assert (held.seq, held.due_date, held.principal, held.interest, held.fee) == (
+        3,
+        THIRD_DUE,
+        third.principal,
+        third.interest,
+        0,
+    )
+    assert held.balance == third.balance - excess
+    rest = s.schedule[3:]
+    assert sum(i.principal for i in rest) == third.balance - excess
+    assert rest[-1].balance == 0
+    # the prepaid principal bears no interest from the payment day (5 days of period 3
+    # and all of period 4), taken off the fourth instalment
+    unearned = half_up(Decimal(excess) * Decimal("0.12") * 35 / 360)
+    assert rest[0].interest == fourth.interest - unearned
+    if mode is PrepaymentMode.SHORTEN_TERM:
+        assert len(rest) < 9
+        assert all(i.total <= fourth.total for i in rest)
+    else:
+        assert len(rest) == 9
+        assert all(i.total < fourth.total for i in rest)
+    on_due = state(terms, schedule, THIRD_DUE, paid, policy=policy)
+    assert (on_due.days_past_due, on_due.classification) == (0, Category.NORMAL)
+    assert on_due.advance_balance == 0
+    assert on_due.schedule == s.schedule
+    assert (on_due.next_due_date, on_due.next_due_amount) == (rest[0].due_date, rest[0].total)
+    # paying the new schedule closes the loan, having repaid exactly what was lent
+    paid += [repay(i.total, i.due_date) for i in rest]
+    end = state(terms, schedule, schedule[-1].due_date, paid, policy=policy)
+    assert end.status is LoanStatus.CLOSED
+    assert end.principal_paid == terms.principal
+    assert end.credit_balance == end.advance_balance == 0
+
+
+def test_two_and_a_half_instalments_in_prepayment_mode_all_prepay() -> None:
+    terms, schedule = loan()
+    amount = schedule[2].total * 5 // 2
+    paid = pay_on_time(schedule, 2) + [repay(amount, EARLY)]
+    s = state(terms, schedule, EARLY, paid, policy=ServicingPolicy(prepayment=PREPAY_ALL))
+    assert s.advance_balance == 0
+    assert s.principal_outstanding == schedule[1].balance - amount
+
+
+def test_advance_over_two_instalments_pays_one_and_part_of_the_next() -> None:
+    terms, schedule = loan()
+    third, fourth = schedule[2], schedule[3]
+    amount = third.total + fourth.total // 2
+    policy = advance_policy(2)
+    paid = pay_on_time(schedule, 2) + [repay(amount, EARLY)]
+    s = state(terms, schedule, EARLY, paid, policy=policy)
+    assert (s.advance_balance, s.schedule) == (amount, tuple(schedule))
+    on_third = state(terms, schedule, THIRD_DUE, paid, policy=policy)
+    assert on_third.advance_balance == amount - third.total
+    assert on_third.days_past_due == 0
+    assert on_third.next_due_date == fourth.due_date
+    assert on_third.next_due_amount == fourth.total - on_third.advance_balance
+    # the rest of the fourth instalment is owed as usual: it goes past due if unpaid
+    late = state(terms, schedule, fourth.due_date + days(1), paid, policy=policy)
+    assert (late.days_past_due, late.advance_balance) == (1, 0)
+    owed = fourth.total - (amount - third.total)
+    assert late.overdue_principal + late.overdue_interest == owed
+    assert late.interest_paid == sum(i.interest for i in schedule[:4])  # interest goes first
+
+
+def test_a_second_early_payment_beyond_the_held_instalment_is_a_prepayment() -> None:
+    terms, schedule = loan()
+    third = schedule[2]
+    paid = pay_on_time(schedule, 2) + [
+        repay(third.total - 6_619, EARLY - days(3)),
+        repay(56_619, EARLY),
+    ]
+    s = state(terms, schedule, EARLY, paid)
+    assert s.advance_balance == third.total
+    assert s.principal_outstanding == schedule[1].balance - 50_000
+    assert s.schedule[2] == replace(third, balance=third.balance - 50_000)
+
+
+def test_a_partial_payment_after_the_due_date_is_the_same_in_both_modes() -> None:
+    terms, schedule = loan()
+    first = schedule[0]
+    on = FIRST_DUE + days(12)
+    prepay_all = ServicingPolicy(prepayment=PREPAY_ALL)
+    for amount in (first.total // 2, first.total):  # the penalty comes first: still short
+        paid = [repay(amount, FIRST_DUE + days(10))]
+        advance = state(terms, schedule, on, paid)
+        assert advance == state(terms, schedule, on, paid, policy=prepay_all)
+        assert (advance.advance_balance, advance.days_past_due) == (0, 12)
+        assert 0 < advance.overdue_principal < first.principal
+
+
+def test_money_beyond_the_arrears_is_held_for_the_next_instalment() -> None:
+    terms, schedule = loan()
+    before = state(terms, schedule, FIRST_DUE + days(9))
+    paid = [repay(arrears(before) + 30_000, FIRST_DUE + days(10))]
+    s = state(terms, schedule, FIRST_DUE + days(10), paid)
+    assert (s.days_past_due, s.advance_balance, s.principal_outstanding) == (
+        0,
+        30_000,
+        first_balance := schedule[0].balance,
+    )
+    on_second = state(terms, schedule, schedule[1].due_date, paid)
+    assert on_second.advance_balance == 0
+    assert on_second.overdue_principal == 0
+    assert on_second.principal_outstanding == first_balance - (30_000 - schedule[1].interest)
+
+
+def test_a_charge_posted_while_money_is_held_is_met_from_it() -> None:
+    terms, schedule = loan()
+    third = schedule[2]
+    paid = pay_on_time(schedule, 2) + [
+        repay(third.total, EARLY - days(2)),
+        txn(TxnType.FEE, 1_000, EARLY),
+    ]
+    s = state(terms, schedule, EARLY + days(1), paid)
+    assert (s.fee_paid, s.advance_balance, s.days_past_due) == (1_000, third.total - 1_000, 0)
+    short = state(terms, schedule, THIRD_DUE + days(1), paid)
+    assert short.days_past_due == 1
+    assert short.overdue_principal == 1_000
+
+
+def test_a_write_off_applies_the_money_held_first() -> None:
+    terms, schedule = loan()
+    third = schedule[2]
+    paid = pay_on_time(schedule, 2) + [
+        repay(third.total, EARLY - days(2)),
+        txn(TxnType.WRITE_OFF, 0, EARLY),
+    ]
+    s = state(terms, schedule, EARLY, paid)
+    assert s.status is LoanStatus.CHARGED_OFF
+    assert s.advance_balance == 0
+    assert s.principal_paid == sum(i.principal for i in schedule[:3])
+    assert s.written_off == third.balance
+    assert s.total_paid == s.principal_paid + s.interest_paid
+
+
+def test_money_that_pays_everything_off_early_closes_the_loan_in_advance_mode() -> None:
+    terms, schedule = loan()
+    paid = pay_on_time(schedule, 2) + [repay(1_500_000, EARLY)]
+    s = state(terms, schedule, EARLY, paid)
+    assert s.status is LoanStatus.CLOSED
+    assert (s.advance_balance, s.principal_paid) == (0, terms.principal)
     assert s.credit_balance == s.total_paid - s.principal_paid - s.interest_paid > 0
 
 

@@ -20,6 +20,7 @@ from postloan.domain.policy import (
     AllocationPolicy,
     Component,
     DelinquencyPolicy,
+    EarlyPayment,
     PenaltyPolicy,
     PrepaymentMode,
     PrepaymentPolicy,
@@ -30,6 +31,15 @@ from postloan.domain.transactions import Transaction, TxnType
 
 FREQUENCIES = ["monthly", "fortnightly", "weekly", "days:10", "months:3"]
 PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@st.composite
+def prepayment_policies(draw: st.DrawFn) -> PrepaymentPolicy:
+    return PrepaymentPolicy(
+        mode=draw(st.sampled_from(list(PrepaymentMode))),
+        early_payment=draw(st.sampled_from(list(EarlyPayment))),
+        advance_max_instalments=draw(st.integers(1, 3)),
+    )
 
 
 @st.composite
@@ -119,10 +129,9 @@ def test_balances_never_go_negative_and_money_is_conserved(data: st.DataObject) 
     horizon = (schedule[-1].due_date - terms.disbursement_date).days + 60
     txns = data.draw(activity(terms, horizon))
     on = terms.disbursement_date + timedelta(days=data.draw(st.integers(0, horizon)))
-    mode = data.draw(st.sampled_from(list(PrepaymentMode)))
     order = data.draw(st.sampled_from(list(AllocationOrder)))
     policy = ServicingPolicy(
-        allocation=AllocationPolicy(order=order), prepayment=PrepaymentPolicy(mode=mode)
+        allocation=AllocationPolicy(order=order), prepayment=data.draw(prepayment_policies())
     )
     s = loan_state_as_of(terms, schedule, txns, [], on, policy)
     negative_rows = [i for i in s.schedule if min(i.principal, i.interest, i.fee, i.balance) < 0]
@@ -140,14 +149,28 @@ def test_balances_never_go_negative_and_money_is_conserved(data: st.DataObject) 
         s.fee_outstanding,
         s.penalty_outstanding,
         s.credit_balance,
+        s.advance_balance,
         s.waived,
     ]
     assert min(amounts) >= 0
     assert s.principal_paid + s.principal_outstanding == terms.principal
     assert s.total_paid == (
-        s.principal_paid + s.interest_paid + s.fee_paid + s.penalty_paid + s.credit_balance
+        s.principal_paid
+        + s.interest_paid
+        + s.fee_paid
+        + s.penalty_paid
+        + s.credit_balance
+        + s.advance_balance
+        + s.recovered
     )
     assert s.days_past_due >= 0
+    if s.advance_balance:
+        # held money is applied as things fall due, and never exceeds what is to come
+        assert policy.prepayment.early_payment is EarlyPayment.ADVANCE
+        assert s.overdue_principal + s.overdue_interest + s.overdue_fee == 0
+        assert s.penalty_outstanding == 0
+        assert s.advance_balance <= sum(i.total for i in s.schedule if i.due_date > on)
+        assert s.next_due_amount < next(i.total for i in s.schedule if i.due_date > on)
 
 
 @PROPERTY
@@ -232,8 +255,39 @@ def test_jumping_over_quiet_days_gives_the_same_result_as_walking_every_day(
             materiality_absolute=data.draw(st.sampled_from([0, 100, 10_000])),
             materiality_relative=data.draw(st.sampled_from([Decimal(0), Decimal("0.01")])),
         ),
+        prepayment=data.draw(prepayment_policies()),
     )
     on = terms.disbursement_date + timedelta(days=data.draw(st.integers(0, horizon)))
     sicr = data.draw(st.booleans())
     args = (terms, schedule, txns, marks, on, policy, None, sicr)
     assert _replay(*args, fast=True) == _replay(*args, fast=False)
+
+
+@PROPERTY
+@given(st.data())
+def test_an_instalment_paid_early_is_never_late_and_changes_no_schedule(
+    data: st.DataObject,
+) -> None:
+    terms = data.draw(loan_terms())
+    schedule = generate_schedule(terms)
+    k = data.draw(st.integers(0, len(schedule) - 1))
+    target = schedule[k]
+    assume(target.total > 0)
+    after = schedule[k - 1].due_date if k else terms.disbursement_date
+    gap = (target.due_date - after).days
+    assume(gap > 1)
+    early = target.due_date - timedelta(days=data.draw(st.integers(1, gap - 1)))
+    paid = [
+        Transaction(f"T{i.seq}", LOAN, TxnType.REPAYMENT, i.total, i.due_date) for i in schedule[:k]
+    ]
+    paid.append(Transaction("early", LOAN, TxnType.REPAYMENT, target.total, early))
+    held = loan_state_as_of(terms, schedule, paid, [], early)
+    assert held.advance_balance == target.total
+    assert held.schedule == tuple(schedule)
+    for on in (target.due_date, target.due_date + timedelta(days=1)):
+        s = loan_state_as_of(terms, schedule, paid, [], on)
+        assert s.schedule == tuple(schedule)
+        assert s.advance_balance == 0
+        assert s.principal_paid == sum(i.principal for i in schedule[: k + 1])
+        assert s.interest_paid == sum(i.interest for i in schedule[: k + 1])
+        assert (s.days_past_due, s.classification.value) == (0, "normal")

@@ -8,20 +8,25 @@ due or starts accruing penalty), so a quiet day costs O(1).
 Charges posted by the core (``fee``, ``penalty``) attach to the oldest item still
 owing and due on or before their value date; when there is none, they become a
 stand-alone item (``seq`` 0) due on their value date.
+
+Money left after what is due is paid is held as an advance or prepays principal
+(``advance`` gives the rule); held money is applied on each due date
+(``apply_advance``), so while any is held nothing due is left unpaid.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from fractions import Fraction
 
+from postloan.domain.advance import split_early_money
 from postloan.domain.allocation import Due, allocate
 from postloan.domain.delinquency import first_past_due_day, is_material
 from postloan.domain.penalty import daily_penalty, daily_penalty_rate, first_penalty_day
-from postloan.domain.policy import Component, ServicingPolicy
-from postloan.domain.prepayment import prepay
+from postloan.domain.policy import Component, EarlyPayment, ServicingPolicy
+from postloan.domain.prepayment import payoff, prepay
 from postloan.domain.schedule import Instalment, LoanTerms
 from postloan.domain.transactions import Transaction, TxnType
 
@@ -70,6 +75,7 @@ class Ledger:
         self.written_off = 0
         self.recovered = 0
         self.credit = 0
+        self.advance = 0  # money held for instalments not yet due (``advance``)
         self.total_paid = 0
         self.last_payment_date: date | None = None
         self.failed_debits = 0
@@ -115,43 +121,92 @@ class Ledger:
         self, amount: int, day: date, components: Sequence[Component], book: dict[Component, int]
     ) -> int:
         due = [i for i in self.items if i.due_date <= day and i.owed() > 0]
+        return self._allocate_to(amount, due, components, book)
+
+    def _allocate_to(
+        self,
+        amount: int,
+        items: Sequence[Item],
+        components: Sequence[Component],
+        book: dict[Component, int],
+    ) -> int:
         result = allocate(
-            amount, [i.as_due() for i in due], components, self.policy.allocation.order
+            amount, [i.as_due() for i in items], components, self.policy.allocation.order
         )
         for a in result.allocations:
-            due[a.index].add(a.component, -a.amount)
+            items[a.index].add(a.component, -a.amount)
             book[a.component] += a.amount
         return result.leftover
 
     def _pay(self, amount: int, day: date) -> int:
-        """Pay what is due, prepay with the rest; returns what is left over."""
+        """Pay what is due, then hold or prepay the rest; returns what is left over."""
         left = self._allocate(amount, day, self.policy.allocation.components, self.paid)
         future = [i for i in self.items if i.seq > 0 and i.due_date > day]
+        if self.policy.prepayment.early_payment is EarlyPayment.ADVANCE:
+            money, self.advance = left + self.advance, 0
+            return self._pay_ahead(money, day, future) if money else 0
         if left == 0 or not any(i.principal for i in future):
             return left
-        period_start = max(
-            (i.due_date for i in self.items if i.seq > 0 and i.due_date <= day),
-            default=self.terms.disbursement_date,
+        return self._prepay(left, day, [], future)
+
+    def _pay_ahead(self, money: int, day: date, future: list[Item]) -> int:
+        """``money`` with nothing due: hold it, prepay the excess or pay off (``advance``)."""
+        split = split_early_money(
+            money, [i.owed() for i in future], self.policy.prepayment.advance_max_instalments
+        )
+        if split.excess == 0 or not any(i.principal for i in future):
+            self.advance = split.held
+            return split.excess
+        rows = [Instalment(i.seq, i.due_date, i.principal, i.interest, i.fee, 0) for i in future]
+        if money >= sum(i.total for i in payoff(self.terms, rows, day).instalments):
+            return self._prepay(money, day, [], future)
+        self.advance = split.held
+        # the payoff amount is at most the held totals plus the principal after them,
+        # so the excess prepays part of that principal
+        return self._prepay(split.excess, day, future[: split.frozen], future[split.frozen :])
+
+    def _prepay(self, money: int, day: date, frozen: list[Item], rest: list[Item]) -> int:
+        """Prepay principal with ``money`` on ``day``: ``rest`` (the instalments after the
+        untouched ``frozen`` ones) is re-amortized; returns what is left over."""
+        period_start = (
+            frozen[-1].due_date
+            if frozen
+            else max(
+                (i.due_date for i in self.items if i.seq > 0 and i.due_date <= day),
+                default=self.terms.disbursement_date,
+            )
         )
         outcome = prepay(
             self.terms,
-            [Instalment(i.seq, i.due_date, i.principal, i.interest, i.fee, 0) for i in future],
+            [Instalment(i.seq, i.due_date, i.principal, i.interest, i.fee, 0) for i in rest],
             period_start,
             day,
-            left,
+            money,
             self.policy.prepayment.mode,
         )
         self.paid[Component.PRINCIPAL] += outcome.principal_prepaid
         new = [Item(i.seq, i.due_date, i.principal, i.interest, i.fee) for i in outcome.instalments]
-        replaced = {id(i) for i in future}
+        replaced = {id(i) for i in rest}
         self.items = [i for i in self.items if id(i) not in replaced] + new
         self.items.sort(key=_item_key)
+        held_seqs = {i.seq for i in frozen}
+        held_rows = [s for s in self.schedule if s.seq in held_seqs]
+        balance = sum(i.principal for i in outcome.instalments)
+        for k in range(len(held_rows) - 1, -1, -1):  # their balances after the prepayment
+            held_rows[k] = replace(held_rows[k], balance=balance)
+            balance += held_rows[k].principal
         kept = [s for s in self.schedule if s.due_date <= day]
-        self.schedule = kept + list(outcome.instalments)
+        self.schedule = kept + held_rows + list(outcome.instalments)
         self._watch(new)
         return self._allocate(
-            left - outcome.principal_prepaid, day, self.policy.allocation.components, self.paid
+            money - outcome.principal_prepaid, day, self.policy.allocation.components, self.paid
         )
+
+    def apply_advance(self, day: date) -> None:
+        """Apply the money held in advance to what is due on ``day`` (the waterfall)."""
+        if self.advance:
+            components = self.policy.allocation.components
+            self.advance = self._allocate(self.advance, day, components, self.paid)
 
     def _charge(self, component: Component, amount: int, day: date) -> None:
         target = next((i for i in self.items if i.due_date <= day and i.owed() > 0), None)
@@ -165,6 +220,11 @@ class Ledger:
             self.penalty_charged += amount
 
     def _write_off(self, day: date, since: date | None) -> None:
+        if self.advance:  # held money first pays the instalments it was held for
+            owing = [i for i in self.items if i.owed() > 0]
+            components = self.policy.allocation.components
+            self.credit += self._allocate_to(self.advance, owing, components, self.paid)
+            self.advance = 0
         self.written_off = sum(
             i.principal + (i.charges() if i.due_date <= day else 0) for i in self.items
         )

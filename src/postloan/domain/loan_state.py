@@ -6,8 +6,9 @@ DPD, five-category classification and IFRS 9 stage, in that order each day) and
 reports the result as a frozen ``LoanState``. ``classification_history`` gives
 every classification change on the way, with its reasons.
 
-The schedule passed in is used as is (e.g. the core's schedules feed);
-prepayments re-amortize the rest of it (``prepayment``). All amounts are integer
+The schedule passed in is used as is (e.g. the core's schedules feed); money
+paid ahead is held for the next instalment(s) or prepays principal, which
+re-amortizes the rest of it (``advance``, ``prepayment``). All amounts are integer
 minor units. The result is deterministic: the same inputs give the same state.
 """
 
@@ -18,6 +19,7 @@ from dataclasses import dataclass, fields
 from datetime import date
 from enum import StrEnum
 
+from postloan.domain.advance import net_of_advance
 from postloan.domain.buckets import bucket_for
 from postloan.domain.classification import Category
 from postloan.domain.errors import ValidationError
@@ -58,12 +60,15 @@ class LoanState:
       ``penalty_charged`` is all penalty ever accrued or posted.
     - ``*_paid``: what repayments settled, by component. Money is conserved:
       ``total_paid = principal_paid + interest_paid + fee_paid + penalty_paid
-      + credit_balance + recovered``.
+      + credit_balance + advance_balance + recovered``.
     - ``credit_balance``: money received beyond everything owed (an overpayment
       after pay-off). ``recovered``: repayments after the charge-off.
+    - ``advance_balance``: money paid ahead and held for instalments not yet due;
+      it is applied to each on its due date (``advance``).
     - ``written_off``: the principal and the charges due, charged off by a write-off.
     - ``next_due_date`` / ``next_due_amount``: the first instalment due on or after
-      the business date that still owes something.
+      the business date that still owes something beyond the advance held for it,
+      and what is left to pay on it (instalments the advance covers are skipped).
     - ``schedule``: the schedule as it now stands (after any re-amortization).
     """
 
@@ -93,6 +98,7 @@ class LoanState:
     written_off: int
     recovered: int
     credit_balance: int
+    advance_balance: int
     total_paid: int
     last_payment_date: date | None
     failed_debits: int
@@ -230,7 +236,8 @@ def _snapshot(walk: Replay, loan_id: str, day: date, policy: ServicingPolicy) ->
     items = ledger.items
     overdue = [i for i in items if i.due_date < day]
     fallen_due = [i for i in items if i.due_date <= day]
-    upcoming = next((i for i in items if i.seq > 0 and i.due_date >= day and i.owed() > 0), None)
+    upcoming = [i for i in items if i.seq > 0 and i.due_date >= day and i.owed() > 0]
+    next_due = net_of_advance([i.owed() for i in upcoming], ledger.advance)
     status = _status(ledger, day)
     return LoanState(
         loan_id=loan_id,
@@ -259,10 +266,11 @@ def _snapshot(walk: Replay, loan_id: str, day: date, policy: ServicingPolicy) ->
         written_off=ledger.written_off,
         recovered=ledger.recovered,
         credit_balance=ledger.credit,
+        advance_balance=ledger.advance,
         total_paid=ledger.total_paid,
         last_payment_date=ledger.last_payment_date,
         failed_debits=ledger.failed_debits,
-        next_due_date=upcoming.due_date if upcoming else None,
-        next_due_amount=upcoming.owed() if upcoming else 0,
+        next_due_date=upcoming[next_due[0]].due_date if next_due else None,
+        next_due_amount=next_due[1] if next_due else 0,
         schedule=tuple(ledger.schedule),
     )

@@ -38,6 +38,13 @@ class PrepaymentMode(StrEnum):
     LOWER_INSTALMENT = "lower_instalment"  # keep the term, smaller instalments
 
 
+class EarlyPayment(StrEnum):
+    """What money received while nothing is due does (see ``ledger``)."""
+
+    ADVANCE = "advance"  # held for the next instalment(s), applied as each falls due
+    PREPAYMENT = "prepayment"  # all of it repays principal at once (re-amortized)
+
+
 def _check(condition: bool, message: str) -> None:
     if not condition:
         raise ConfigError(message)
@@ -195,7 +202,25 @@ class Ifrs9Policy:
 
 @dataclass(frozen=True, slots=True)
 class PrepaymentPolicy:
+    """Money paid ahead of the schedule.
+
+    ``early_payment: advance`` (default) holds money received while nothing is due
+    for the next ``advance_max_instalments`` instalments not yet due, up to their
+    scheduled totals, and applies it to each on its due date; only money beyond
+    them prepays principal. ``prepayment`` prepays principal with all of it.
+    ``mode`` says how a principal prepayment re-amortizes the rest of the schedule.
+    """
+
     mode: PrepaymentMode = PrepaymentMode.SHORTEN_TERM
+    early_payment: EarlyPayment = EarlyPayment.ADVANCE
+    advance_max_instalments: int = 1
+
+    def __post_init__(self) -> None:
+        _check(
+            self.advance_max_instalments >= 1,
+            "prepayment.advance_max_instalments must be at least 1 "
+            "(for no advance, set prepayment.early_payment: prepayment)",
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,8 @@
 Each day, in this order:
 
 1. that day's transactions (``transactions.effective_transactions``: later ones are
-   ignored; reversed ones never happened; charges before money before write-off);
+   ignored; reversed ones never happened; charges before money before write-off),
+   then the money held in advance meets what has fallen due (``advance``);
 2. penalty accrual for the day on overdue principal (``penalty``), unless paused;
 3. overdue-since and DPD (``delinquency``);
 4. one step of the five-category classification (``classification``) and of the
@@ -102,6 +103,7 @@ def replay(
             ledger.settle_penalty()
             for txn in by_day.get(day, ()):
                 ledger.apply(txn, since)
+            ledger.apply_advance(day)
             ledger.refresh(day)
         accruing = accrue_in_pause or not covered(MarkKind.PAYMENT_PAUSE, day)
         if accruing:
