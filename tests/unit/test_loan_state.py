@@ -53,6 +53,7 @@ def test_to_dict_is_json_friendly_with_minor_unit_amounts() -> None:
     assert d["ifrs9_stage"] == 2
     assert d["principal_outstanding"] == 1_200_000
     assert d["classification_reasons"] == ["overdue"]
+    assert d["advance_balance"] == 0
     assert d["schedule"][0] == {
         "seq": 1,
         "due_date": "2024-02-15",
@@ -201,3 +202,14 @@ def test_classification_history_matches_the_state() -> None:
         "normal",
         "cure_completed",
     )
+
+
+def test_to_dict_carries_the_advance_balance() -> None:
+    terms, schedule = loan()
+    early = [repay(schedule[0].total + 500, FIRST_DUE - days(3))]
+    d = state(terms, schedule, FIRST_DUE - days(1), early).to_dict()
+    json.dumps(d)
+    # held up to the first instalment; the 5.00 beyond it prepays principal
+    assert d["advance_balance"] == schedule[0].total
+    assert d["principal_outstanding"] == terms.principal - 500
+    assert d["next_due_date"] == schedule[1].due_date.isoformat()

@@ -13,6 +13,7 @@ from postloan.domain.policy import (
     Bucket,
     Component,
     CureRule,
+    EarlyPayment,
     PenaltyPolicy,
     PrepaymentMode,
     ServicingPolicy,
@@ -43,6 +44,8 @@ def test_defaults_are_those_of_the_design() -> None:
     assert (c.observation_min_periods, c.observation_min_months) == (2, 12)
     assert (p.ifrs9.stage2_over_dpd, p.ifrs9.stage3_over_dpd) == (30, 90)
     assert (p.ifrs9.probation_months, p.ifrs9.forborne_probation_months) == (3, 12)
+    assert p.prepayment.early_payment is EarlyPayment.ADVANCE
+    assert p.prepayment.advance_max_instalments == 1
 
 
 def test_from_dict_overrides_only_what_it_names() -> None:
@@ -59,7 +62,11 @@ def test_from_dict_overrides_only_what_it_names() -> None:
                 "charged_off_label": "核销",
             },
             "classification": {"cure_rule": "months"},
-            "prepayment": {"mode": "lower_instalment"},
+            "prepayment": {
+                "mode": "lower_instalment",
+                "early_payment": "prepayment",
+                "advance_max_instalments": 2,
+            },
         }
     )
     assert p.allocation.order is AllocationOrder.HORIZONTAL
@@ -71,6 +78,8 @@ def test_from_dict_overrides_only_what_it_names() -> None:
     assert p.classification.cure_rule is CureRule.MONTHS
     assert p.classification.cure_periods == 2
     assert p.prepayment.mode is PrepaymentMode.LOWER_INSTALMENT
+    assert p.prepayment.early_payment is EarlyPayment.PREPAYMENT
+    assert p.prepayment.advance_max_instalments == 2
     assert p.ifrs9 == ServicingPolicy.default().ifrs9
 
 
@@ -90,6 +99,9 @@ def test_from_dict_overrides_only_what_it_names() -> None:
         {"delinquency": {"grace_days": -1}},
         {"delinquency": {"materiality_relative": "1.5"}},
         {"ifrs9": {"stage2_over_dpd": 100}},
+        {"prepayment": {"early_payment": "sometimes"}},
+        {"prepayment": {"advance_max_instalments": 0}},
+        {"prepayment": {"advance_max_instalments": "1"}},
     ],
 )
 def test_bad_configuration_is_refused_with_a_config_error(config: dict) -> None:

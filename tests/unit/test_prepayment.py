@@ -9,6 +9,7 @@ from fractions import Fraction
 import pytest
 from servicing_builders import loan
 
+from postloan.domain.advance import EarlySplit, net_of_advance, split_early_money
 from postloan.domain.policy import PrepaymentMode
 from postloan.domain.prepayment import payoff, prepay
 from postloan.domain.schedule import Method, round_half_up
@@ -101,3 +102,33 @@ def test_money_covering_the_whole_balance_pays_the_loan_off() -> None:
     assert (only.seq, only.due_date, only.principal, only.fee) == (4, on, balance, 0)
     unearned = round_half_up(balance * Fraction(1, 100) * Fraction(20, 30))
     assert only.interest == future[0].interest - unearned
+
+
+@pytest.mark.parametrize(
+    ("money", "max_instalments", "split"),
+    [
+        (50, 1, EarlySplit(held=50, excess=0, frozen=1)),
+        (100, 1, EarlySplit(held=100, excess=0, frozen=1)),
+        (250, 1, EarlySplit(held=100, excess=150, frozen=1)),
+        # an instalment owing nothing is not counted, but is held back with the others
+        (250, 2, EarlySplit(held=200, excess=50, frozen=3)),
+        (500, 9, EarlySplit(held=300, excess=200, frozen=4)),
+    ],
+)
+def test_money_paid_early_is_held_up_to_the_next_instalments(
+    money: int, max_instalments: int, split: EarlySplit
+) -> None:
+    assert split_early_money(money, [100, 0, 100, 100], max_instalments) == split
+
+
+def test_nothing_is_held_when_no_instalment_is_left() -> None:
+    assert split_early_money(70, [], 1) == EarlySplit(0, 70, 0)
+
+
+def test_what_is_left_to_pay_net_of_the_advance() -> None:
+    assert net_of_advance([100, 100], 0) == (0, 100)
+    assert net_of_advance([100, 100], 40) == (0, 60)
+    assert net_of_advance([100, 100], 100) == (1, 100)
+    assert net_of_advance([100, 100], 150) == (1, 50)
+    assert net_of_advance([100, 100], 200) is None
+    assert net_of_advance([], 0) is None
