@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from postloan.cli import app
-from postloan.feeds.importer import ImportReport, import_directory
+
+if TYPE_CHECKING:  # the importer pulls in Polars and SQLAlchemy: load it only when used
+    from postloan.feeds.importer import ImportReport
 
 #: Exit code when the import finished but some rows (or whole files) were rejected.
 EXIT_REJECTED = 3
@@ -24,6 +26,8 @@ def import_command(
     ] = False,
 ) -> None:
     """Validate and load every feed file in DIRECTORY; rejected rows go to quarantine."""
+    from postloan.feeds.importer import import_directory
+
     report = import_directory(directory, force=force)
     console = Console()
     print_report(report, Console(width=max(console.width, 120)))
