@@ -27,8 +27,6 @@ EXIT_REJECTED = 3
 #: Rejected rows listed one by one on stderr; beyond this only a count.
 MAX_LISTED_ERRORS = 50
 
-SCHEDULE_FEED_COLUMNS = ("loan_id", "seq", "due_date", "principal_due", "interest_due", "fee_due")
-
 
 def schedule_loans_feed(loans: Path, out: Path | None) -> None:
     """Read, validate and schedule ``loans``; write the schedules feed to ``out``."""
