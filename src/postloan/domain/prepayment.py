@@ -1,7 +1,9 @@
-"""Prepayment: money left after everything due is paid goes to principal.
+"""Prepayment: money paid ahead that is not held as an advance goes to principal.
 
-The instalments not yet due are re-amortized with ``schedule.amortize`` on the
-reduced balance, over their own due dates:
+Which money that is, is ``advance``'s rule (``prepayment.early_payment``). The
+instalments not yet due (after any held in advance, which stay as scheduled) are
+re-amortized with ``schedule.amortize`` on the reduced balance, over their own
+due dates:
 
 - ``lower_instalment`` keeps every remaining due date (the instalment falls);
 - ``shorten_term`` keeps the instalment (``kept_periods``): the fewest remaining
@@ -12,8 +14,10 @@ reduced balance, over their own due dates:
 Interest of the period the prepayment falls in: the first remaining instalment
 keeps its interest less what the prepaid principal no longer bears from the
 prepayment date to that instalment's due date (``unearned_interest``, rounded
-half-up once). So the interest accrued before the prepayment is kept, also across
-several prepayments in one period and for a schedule that came from the core.
+half-up once; with instalments held in advance before it, that span covers their
+periods too, whose scheduled interest is kept). So the interest accrued before the
+prepayment is kept, also across several prepayments in one period and for a
+schedule that came from the core.
 
 When the money covers the whole remaining principal, the loan is paid off: the
 remaining instalments become one instalment due on the prepayment date with the
@@ -98,8 +102,11 @@ def prepay(
     amount: int,
     mode: PrepaymentMode,
 ) -> Prepayment:
-    """Apply ``amount`` (> 0) on date ``on`` to the instalments ``future`` (all due after ``on``);
-    ``period_start`` is the due date before ``on`` (or the disbursement date)."""
+    """Apply ``amount`` (> 0) on date ``on`` to the instalments ``future`` (all due after ``on``).
+
+    ``period_start`` is where the first period of ``future`` starts: the due date
+    before ``on`` (or the disbursement date), or the due date of the last instalment
+    held in advance."""
     balance = sum(i.principal for i in future)
     if amount >= balance:
         return payoff(terms, future, on)
