@@ -194,7 +194,7 @@ def base_loan(**changes: Any) -> Loan:
         # level payment exactly 5100.5 minor units: resolved by the exact reference
         {"principal": 10_050, "term": 2},
         {"principal": 15_000, "term": 1},
-        # equal principal and flat with tiny principals: last part negative, balance < 0
+        # equal principal and flat with tiny principals: parts round down, never negative
         {"principal": 2, "term": 4, "method": "equal_principal"},
         {"principal": 1, "term": 60, "method": "flat", "annual_rate": "0.36"},
         {"principal": 1, "term": 7, "method": "annuity", "annual_rate": "0.3"},

@@ -106,6 +106,14 @@ def _equal_part(total: I64, n: I64) -> I64:
     return part
 
 
+def _split_part(total: I64, n: I64) -> I64:
+    """Each of ``n`` equal parts of ``total`` with the last taking the remainder: the
+    rounded part, or ``total // n`` where rounding up would leave the last part negative."""
+    part = _equal_part(total, n)
+    floor: I64 = total // n
+    return np.where(part * (n - 1) > total, floor, part)
+
+
 @dataclass(frozen=True, slots=True)
 class _Periods:
     """What the due dates give each period (period-major) and each loan."""
@@ -139,12 +147,13 @@ def schedule_block(block: Block, tables: DateTables, sink: Sink) -> None:
         part_of = np.zeros_like(principal)
         interest_of = None
     elif block.method is Method.EQUAL_PRINCIPAL:
-        part_of = _equal_part(principal, term)
+        part_of = _split_part(principal, term)
         interest_of = None
     else:  # FLAT: principal and whole-term interest each in equal parts
-        part_of = _equal_part(principal, term)
+        part_of = _split_part(principal, term)
         whole = round_half_up_ratio(principal, block.rate_num * periods.total_days, block.rate_den)
-        interest_of = (_equal_part(whole, term), whole - _equal_part(whole, term) * (term - 1))
+        interest_part = _split_part(whole, term)
+        interest_of = (interest_part, whole - interest_part * (term - 1))
     _fixed_parts(block, periods, sink, part_of, interest_of)
 
 

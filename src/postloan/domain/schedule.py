@@ -149,8 +149,14 @@ def amortize_annuity(principal: int, rates: Sequence[Fraction]) -> list[tuple[in
 
 
 def _equal_split(total: int, n: int) -> list[int]:
-    """``total`` in ``n`` rounded parts; the last part takes the remainder."""
+    """``total`` in ``n`` rounded parts; the last part takes the remainder.
+
+    Where rounding each part up would leave the last part negative (tiny totals
+    over long terms), the parts are rounded down instead.
+    """
     part = round_half_up(Fraction(total, n))
+    if part * (n - 1) > total:
+        part = total // n
     parts = [part] * (n - 1)
     return [*parts, total - part * (n - 1)]
 
