@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -20,6 +20,11 @@ from rich.table import Table
 
 from postloan.cli import app
 from postloan.domain.errors import ValidationError
+
+if TYPE_CHECKING:
+    from postloan.config import Settings
+    from postloan.domain.loan_state import LoanState
+    from postloan.domain.policy import ServicingPolicy
 
 #: The business date the embedded sample book is written up to.
 SAMPLE_BUSINESS_DATE = date(2026, 10, 31)
@@ -42,17 +47,8 @@ def demo_command(
     from postloan.analytics.portfolio import summarise
     from postloan.commands.importing import print_report
     from postloan.config import load_settings
-    from postloan.domain.loan_state import loan_state_as_of
     from postloan.feeds.importer import import_directory
     from postloan.policy_config import load_policy
-    from postloan.store.db import open_store
-    from postloan.store.repository import (
-        get_loan_terms,
-        get_marks,
-        get_schedule,
-        get_transactions,
-        loans_frame,
-    )
 
     try:
         business_date = date.fromisoformat(on)
@@ -65,24 +61,8 @@ def demo_command(
     print_report(report, console)
 
     policy = load_policy(settings)
-    store = open_store(settings)
-    try:
-        with store.begin() as conn:
-            loan_ids = loans_frame(conn)["loan_id"].sort().to_list()
-            states = [
-                loan_state_as_of(
-                    get_loan_terms(conn, loan_id),
-                    get_schedule(conn, loan_id),
-                    get_transactions(conn, loan_id),
-                    get_marks(conn, loan_id),
-                    business_date,
-                    policy,
-                    loan_id=loan_id,
-                )
-                for loan_id in loan_ids
-            ]
-    finally:
-        store.close()
+    states = compute_states(settings, business_date, policy, console)
+    loan_ids = [state.loan_id for state in states]
     print_summary(summarise(states), business_date, console)
     console.print(
         "Next: `postloan state LOAN_ID --date "
@@ -94,6 +74,42 @@ def demo_command(
         console.print(
             "The web UI is not built yet (open issue: REST API and web UI); nothing to serve.",
             highlight=False,
+        )
+
+
+def compute_states(
+    settings: Settings, business_date: date, policy: ServicingPolicy, console: Console
+) -> list[LoanState]:
+    """Every loan's state on ``business_date`` through the per-loan reference, with a
+    progress bar (the vectorised close of business will replace this)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from postloan.batch.reference import iter_books, reference_states
+    from postloan.store.db import open_store
+    from postloan.store.repository import (
+        loans_frame,
+        marks_frame,
+        schedules_frame,
+        transactions_frame,
+    )
+
+    store = open_store(settings)
+    try:
+        with store.begin() as conn:
+            frames = (
+                loans_frame(conn),
+                schedules_frame(conn),
+                transactions_frame(conn),
+                marks_frame(conn),
+            )
+    finally:
+        store.close()
+    books = list(iter_books(*frames))
+    columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, TimeElapsedColumn(), console=console, transient=False) as bar:
+        task = bar.add_task(f"loan states on {business_date.isoformat()}", total=len(books))
+        return reference_states(
+            books, business_date, policy, progress=lambda n: bar.advance(task, n)
         )
 
 
