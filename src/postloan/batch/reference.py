@@ -12,17 +12,15 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 
 import polars as pl
 
-from postloan.domain.calendar import Frequency
-from postloan.domain.daycount import DayCount
 from postloan.domain.loan_state import LoanState, loan_state_as_of
 from postloan.domain.marks import LoanMark, MarkKind
 from postloan.domain.policy import ServicingPolicy
-from postloan.domain.schedule import Instalment, LoanTerms, Method
+from postloan.domain.schedule import Instalment, LoanTerms
 from postloan.domain.transactions import Transaction, TxnType
+from postloan.feeds.loaders import terms_from_row
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,18 +53,7 @@ def iter_books(
     by_mark = _grouped(marks)
     for row in loans.sort("loan_id").iter_rows(named=True):
         loan_id = row["loan_id"]
-        terms = LoanTerms(
-            principal=row["principal"],
-            annual_rate=Decimal(row["annual_rate"]),
-            term=row["term"],
-            frequency=Frequency.parse(row["frequency"]),
-            day_count=DayCount.parse(row["day_count"]),
-            method=Method.parse(row["method"]),
-            disbursement_date=row["disbursement_date"],
-            first_due_date=row["first_due_date"],
-            fee_per_period=row["fee_per_period"] or 0,
-            currency=row["currency"],
-        )
+        terms = terms_from_row(row)
         schedule = [
             Instalment(
                 seq=int(s["seq"]),  # type: ignore[call-overload]
