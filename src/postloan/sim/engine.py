@@ -1,0 +1,392 @@
+"""The monthly loop: who pays what, when, vectorised over loans.
+
+Arrears are tracked the way postloan counts them: ``cursor`` is the number of
+instalments fully paid (oldest first), the loan is ``n = dues so far − cursor``
+instalments behind and its DPD at a month-end is the days since the due date of
+instalment ``cursor``. Every repayment is built so that postloan's allocation
+(penalty → interest → principal, oldest instalment first; 罚息 at 1.5 × the rate /
+360 a day on overdue principal) settles exactly the instalments the simulator
+settles: a late payment adds an upper bound of the penalty accrued (exact unless
+a part payment lowered the overdue principal), and the few fen it may overpay
+are held by postloan as an advance and never cover a whole instalment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+from postloan.sim.behaviour import Behaviour
+from postloan.sim.calendar import SimCalendar
+from postloan.sim.oracle import Oracle
+from postloan.sim.population import Book
+
+__all__ = ["EngineOutput", "Schedules", "run"]
+
+# transaction types and channels (codes in the output arrays)
+TXN_TYPES = ["repayment", "failed_debit"]
+CHANNELS = ["auto_debit", "transfer", "app", "restructure", "litigation"]
+TREATMENTS = ["restructure_offer", "restructure_accepted", "litigation_filed", "litigation_closed"]
+
+
+@dataclass
+class Schedules:
+    """Dense per-loan schedule arrays (loan × instalment), from the schedule kernel."""
+
+    cum_total: np.ndarray  # int64 (n, T+1): principal + interest of instalments before k
+    cum_principal: np.ndarray  # int64 (n, T+1)
+    due: np.ndarray  # int64 (n, T): due day numbers
+    per_day: np.ndarray  # int64 (n, T): one day of 罚息 on the instalment's full principal
+
+
+@dataclass
+class EngineOutput:
+    txn: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    monthly: list[pl.DataFrame] = field(default_factory=list)
+    truth: list[pl.DataFrame] = field(default_factory=list)
+    events: dict[str, list[np.ndarray]] = field(default_factory=dict)
+
+    def add(self, store: dict[str, list[np.ndarray]], **cols: np.ndarray) -> None:
+        for k, v in cols.items():
+            store.setdefault(k, []).append(v)
+
+
+def _penalty_multiple_ratio() -> tuple[int, int]:
+    return 3, 720  # 1.5 / 360 as a fraction: postloan's default penalty policy
+
+
+def build_schedules(book: Book, sched: pl.DataFrame, rate_den: int) -> Schedules:
+    n, t_max = book.n, int(book.term.max())
+    loan_idx = np.repeat(np.arange(n), book.term)
+    seq = sched["seq"].to_numpy().astype(np.int64) - 1
+    principal = np.zeros((n, t_max), dtype=np.int64)
+    total = np.zeros((n, t_max), dtype=np.int64)
+    due = np.zeros((n, t_max), dtype=np.int64)
+    p = sched["principal_due"].to_numpy()
+    principal[loan_idx, seq] = p
+    total[loan_idx, seq] = p + sched["interest_due"].to_numpy() + sched["fee_due"].to_numpy()
+    due[loan_idx, seq] = sched["due_date"].cast(pl.Int32).to_numpy()
+    cum_total = np.zeros((n, t_max + 1), dtype=np.int64)
+    np.cumsum(total, axis=1, out=cum_total[:, 1:])
+    cum_principal = np.zeros((n, t_max + 1), dtype=np.int64)
+    np.cumsum(principal, axis=1, out=cum_principal[:, 1:])
+    mult, basis = _penalty_multiple_ratio()
+    den = basis * rate_den
+    num = principal * (mult * book.rate_num)[:, None]
+    per_day = (2 * num + den) // (2 * den)  # round half up
+    return Schedules(cum_total, cum_principal, due, per_day)
+
+
+def run(
+    book: Book, cal: SimCalendar, beh: Behaviour, sch: Schedules, seed: int, oracle: Oracle
+) -> EngineOutput:
+    """Simulate months 0 .. cal.months-1; returns the raw event arrays and frames."""
+    n = book.n
+    rows = np.arange(n)
+    out = EngineOutput()
+    cursor = np.zeros(n, dtype=np.int64)
+    excess = np.zeros(n, dtype=np.int64)  # money credited to instalment ``cursor`` (lower bound)
+    closed = np.zeros(n, dtype=bool)
+    lit_state = np.zeros(n, dtype=np.int8)  # 0 none, 1 in court, 2 done
+    lit_end = np.zeros(n, dtype=np.int64)
+    z = book.mu.copy()
+    term = book.term.astype(np.int64)
+    orig = book.orig_month.astype(np.int64)
+    phi, sigma = oracle.phi, oracle.sigma
+    costs = beh.costs
+
+    for t in range(cal.months):
+        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 7, t])))
+        u = rng.random((12, n))
+        eps = rng.standard_normal(n)
+        started = orig < t
+        z = np.where(started, book.mu + phi * (z - book.mu) + sigma * eps, z)
+        open_ = (orig <= t) & ~closed
+        count_prev = np.clip(t - 1 - orig, 0, term)
+        count_now = np.clip(t - orig, 0, term)
+        has_due = count_now > count_prev
+        kd = np.minimum(count_prev, term - 1)
+        n0 = count_prev - cursor
+        ms, me, mlen = int(cal.month_start[t]), int(cal.month_end[t]), int(cal.month_len[t])
+        due_day = sch.due[rows, kd]
+        days_left = me - due_day
+        shock = beh.shock[t, book.region]
+        cost = np.zeros(n, dtype=np.float64)
+        paid = np.zeros(n, dtype=np.int64)
+        any_day = ms + (u[9] * mlen).astype(np.int64)
+
+        def pay(
+            idx: np.ndarray,
+            amount: np.ndarray,
+            day: np.ndarray,
+            channel: int,
+            t: int = t,
+            paid: np.ndarray = paid,
+        ) -> None:
+            out.add(
+                out.txn,
+                loan=idx.astype(np.int32),
+                type=np.zeros(len(idx), dtype=np.int8),
+                amount=amount,
+                day=day.astype(np.int32),
+                channel=np.full(len(idx), channel, dtype=np.int8),
+                month=np.full(len(idx), t, dtype=np.int16),
+            )
+            np.add.at(paid, idx, amount)
+
+        def settle(idx: np.ndarray, last: np.ndarray, day: np.ndarray) -> np.ndarray:
+            """Money that settles instalments cursor..last (inclusive) of ``idx`` on ``day``."""
+            c = cursor[idx]
+            amount = sch.cum_total[idx, last + 1] - sch.cum_total[idx, c] - excess[idx]
+            span = last - c
+            for j in range(int(span.max(initial=-1)) + 1):
+                m = span >= j
+                k = c[m] + j
+                late_days = np.maximum(0, day[m] - sch.due[idx[m], k] - 1)
+                amount[m] += sch.per_day[idx[m], k] * late_days
+            return amount
+
+        # --- litigation: filing, cases in court, resolution --------------------------
+        in_court = open_ & (lit_state == 1)
+        resolving = np.flatnonzero(in_court & (lit_end == t))
+        if beh.litigation_at > 0:
+            filing = np.flatnonzero(open_ & (lit_state == 0) & (n0 >= beh.litigation_at))
+            lo, hi = beh.lit_months
+            lit_end[filing] = t + lo + (u[10, filing] * (hi - lo + 1)).astype(np.int64)
+            lit_state[filing] = 1
+            cost[filing] += costs["litigation_filing"]
+            out.add(
+                out.events,
+                loan=filing.astype(np.int32),
+                kind=np.full(len(filing), 2, np.int8),
+                month=np.full(len(filing), t, np.int16),
+            )
+        if len(resolving):
+            full = u[11, resolving] < beh.lit_full
+            share = rng.beta(*beh.lit_beta, size=len(resolving))
+            day = any_day[resolving]
+            fi = resolving[full]
+            owed_last = count_now[fi] - 1
+            amount = settle(fi, owed_last, day[full])
+            amount += sch.cum_principal[fi, term[fi]] - sch.cum_principal[fi, count_now[fi]]
+            nxt = np.minimum(count_now[fi], term[fi] - 1)
+            has_next = count_now[fi] < term[fi]
+            amount += np.where(
+                has_next,
+                (sch.cum_total[fi, nxt + 1] - sch.cum_total[fi, nxt])
+                - (sch.cum_principal[fi, nxt + 1] - sch.cum_principal[fi, nxt]),
+                0,
+            )
+            pay(fi, amount, day[full], 4)
+            cursor[fi] = term[fi]
+            pi = resolving[~full]
+            j = np.floor(share[~full] * (count_prev[pi] - cursor[pi])).astype(np.int64)
+            part = pi[j >= 1]
+            if len(part):
+                amount = settle(part, cursor[part] + j[j >= 1] - 1, day[~full][j >= 1])
+                pay(part, amount, day[~full][j >= 1], 4)
+                cursor[part] += j[j >= 1]
+                excess[part] = 0
+            lit_state[resolving] = 2
+            recovered = paid[resolving]
+            cost[resolving] += costs["litigation_share"] * recovered / 100
+            out.add(
+                out.events,
+                loan=resolving.astype(np.int32),
+                kind=np.full(len(resolving), 3, np.int8),
+                month=np.full(len(resolving), t, np.int16),
+            )
+
+        active = open_ & started & (lit_state != 1)
+        active[resolving] = False
+
+        # --- current loans with an instalment due -------------------------------------
+        cur = active & (n0 == 0) & has_due
+        cost[cur] += beh.reminders * costs["reminder"]
+        p_miss = beh.miss(z, shock)
+        miss = cur & (u[0] < p_miss)
+        ontime = np.flatnonzero(cur & ~miss)
+        early = (u[9, ontime] * (beh.days_early + 1)).astype(np.int64)
+        day = np.maximum(due_day[ontime] - early, ms)
+        amount = settle(ontime, kd[ontime], day)
+        pay(ontime, amount, day, 0)
+        cursor[ontime] += 1
+        excess[ontime] = 0
+        po = ontime[
+            (kd[ontime] < term[ontime] - 1) & (days_left[ontime] >= 1) & (u[1, ontime] < beh.payoff)
+        ]
+        if len(po):
+            day = due_day[po] + 1 + (u[10, po] * days_left[po]).astype(np.int64)
+            nxt = kd[po] + 1
+            amount = (sch.cum_principal[po, term[po]] - sch.cum_principal[po, nxt]) + (
+                (sch.cum_total[po, nxt + 1] - sch.cum_total[po, nxt])
+                - (sch.cum_principal[po, nxt + 1] - sch.cum_principal[po, nxt])
+            )
+            pay(po, amount, day, 2)
+            cursor[po] = term[po]
+
+        missed = np.flatnonzero(miss)
+        cost[missed] += beh.contacts * costs["contact"]
+        fail = missed[u[4, missed] < beh.failed_share]
+        _failed(
+            out,
+            fail,
+            sch.cum_total[fail, kd[fail] + 1] - sch.cum_total[fail, kd[fail]],
+            due_day[fail],
+            t,
+        )
+        p_late = beh.late(z[missed], book.dark[missed])
+        late = missed[(days_left[missed] >= 1) & (u[2, missed] < p_late)]
+        day = due_day[late] + 1 + (u[9, late] * days_left[late]).astype(np.int64)
+        amount = settle(late, kd[late], day)
+        pay(late, amount, day, 1)
+        cursor[late] += 1
+        excess[late] = 0
+        rest = np.setdiff1d(missed, late, assume_unique=True)
+        _partial(beh, pay, sch, rest[u[3, rest] < beh.partial_share], u, cursor, excess, due_day)
+
+        # --- delinquent loans -----------------------------------------------------------
+        dl = np.flatnonzero(active & (n0 >= 1))
+        cost[dl] += beh.contacts * costs["contact"]
+        nd = n0[dl]
+        offered = dl[nd == beh.restructure_at]
+        accepted = offered[u[7, offered] < beh.acceptance]
+        cost[offered] += costs["restructure"]
+        out.add(
+            out.events,
+            loan=offered.astype(np.int32),
+            kind=np.zeros(len(offered), np.int8),
+            month=np.full(len(offered), t, np.int16),
+        )
+        out.add(
+            out.events,
+            loan=accepted.astype(np.int32),
+            kind=np.ones(len(accepted), np.int8),
+            month=np.full(len(accepted), t, np.int16),
+        )
+        odds = beh.cure_odds(z[dl], book.dark[dl], shock[dl])
+        p_cure = beh.cure_plain(nd, odds)
+        rcure = np.zeros(len(dl), dtype=bool)
+        if len(accepted):
+            acc_mask = np.isin(dl, accepted)
+            rcure = acc_mask & (u[8, dl] < beh.restructure_cure)
+        cure = rcure | (u[5, dl] < p_cure)
+        one = ~cure & (u[6, dl] < beh.roll_back(odds))
+        ci = dl[cure]
+        day = any_day[ci]
+        amount = settle(ci, count_now[ci] - 1, day)
+        pay(ci, amount, day, 1)
+        if rcure.any():  # relabel the restructure cures' channel
+            out.txn["channel"][-1][rcure[cure]] = 3
+        cursor[ci] = count_now[ci]
+        excess[ci] = 0
+        oi = dl[one]
+        day = any_day[oi]
+        amount = settle(oi, cursor[oi], day)
+        pay(oi, amount, day, 1)
+        cursor[oi] += 1
+        excess[oi] = 0
+        ri = dl[~cure & ~one]
+        fail = ri[has_due[ri] & (u[4, ri] < beh.failed_share)]
+        _failed(
+            out,
+            fail,
+            sch.cum_total[fail, kd[fail] + 1] - sch.cum_total[fail, kd[fail]],
+            due_day[fail],
+            t,
+        )
+        _partial(beh, pay, sch, ri[u[3, ri] < beh.partial_share], u, cursor, excess, any_day)
+
+        # --- month-end --------------------------------------------------------------------
+        closed |= (cursor >= term) & (orig <= t)
+        end_open = np.flatnonzero((orig <= t) & ~closed)
+        n_end = count_now[end_open] - cursor[end_open]
+        c = np.minimum(cursor[end_open], term[end_open] - 1)
+        dpd = np.where(n_end > 0, me - sch.due[end_open, c], 0)
+        balance = (
+            sch.cum_principal[end_open, term[end_open]]
+            - sch.cum_principal[end_open, cursor[end_open]]
+        )
+        overdue = np.maximum(
+            sch.cum_total[end_open, count_now[end_open]]
+            - sch.cum_total[end_open, cursor[end_open]]
+            - excess[end_open],
+            0,
+        )
+        out.monthly.append(
+            pl.DataFrame(
+                {
+                    "loan": end_open.astype(np.int32),
+                    "month": np.full(len(end_open), t, np.int16),
+                    "dpd": dpd.astype(np.int32),
+                    "overdue_instalments": n_end.astype(np.int16),
+                    "principal_outstanding": balance,
+                    "overdue_amount": overdue,
+                    "paid": paid[end_open],
+                    "contact_cost": np.round(cost[end_open] * 100).astype(np.int64),
+                    "in_litigation": lit_state[end_open] == 1,
+                    "closed": np.zeros(len(end_open), bool),
+                    "z": z[end_open].astype(np.float32),
+                }
+            )
+        )
+        gone = np.flatnonzero(closed & ((paid > 0) | (cost > 0)))
+        if len(gone):  # money and costs of loans that closed this month still count
+            out.monthly.append(
+                pl.DataFrame(
+                    {
+                        "loan": gone.astype(np.int32),
+                        "month": np.full(len(gone), t, np.int16),
+                        "dpd": np.zeros(len(gone), np.int32),
+                        "overdue_instalments": np.zeros(len(gone), np.int16),
+                        "principal_outstanding": np.zeros(len(gone), np.int64),
+                        "overdue_amount": np.zeros(len(gone), np.int64),
+                        "paid": paid[gone],
+                        "contact_cost": np.round(cost[gone] * 100).astype(np.int64),
+                        "in_litigation": np.zeros(len(gone), bool),
+                        "closed": np.ones(len(gone), bool),
+                        "z": z[gone].astype(np.float32),
+                    }
+                )
+            )
+            paid[gone] = 0
+        pd90, pd180 = oracle.truth(t, end_open, z[end_open], n_end, dpd)
+        out.truth.append(
+            pl.DataFrame(
+                {
+                    "loan": end_open.astype(np.int32),
+                    "month": np.full(len(end_open), t, np.int16),
+                    "pd_90dpd_90d": pd90,
+                    "pd_90dpd_180d": pd180,
+                }
+            )
+        )
+    return out
+
+
+def _failed(
+    out: EngineOutput, idx: np.ndarray, amount: np.ndarray, day: np.ndarray, t: int
+) -> None:
+    out.add(
+        out.txn,
+        loan=idx.astype(np.int32),
+        type=np.ones(len(idx), dtype=np.int8),
+        amount=amount,
+        day=day.astype(np.int32),
+        channel=np.zeros(len(idx), dtype=np.int8),
+        month=np.full(len(idx), t, dtype=np.int16),
+    )
+
+
+def _partial(beh, pay, sch, idx, u, cursor, excess, day) -> None:  # type: ignore[no-untyped-def]
+    """A part payment of the oldest unpaid instalment, never enough to settle it."""
+    c = cursor[idx]
+    inst = sch.cum_total[idx, c + 1] - sch.cum_total[idx, c]
+    frac = beh.partial_lo + u[10, idx] * (beh.partial_hi - beh.partial_lo)
+    amount = np.floor(frac * inst).astype(np.int64) - excess[idx]
+    ok = amount > 0
+    idx = idx[ok]
+    pay(idx, amount[ok], day[idx], 1)
+    excess[idx] += amount[ok]

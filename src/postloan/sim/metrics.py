@@ -1,0 +1,85 @@
+"""Realism figures computed from the simulator's own month-end arrears (``sim_monthly``).
+
+Definitions follow DESIGN.md's KPI section: the 90+ DPD ratio is the principal of
+loans more than 90 days past due over the principal of all open loans; roll rates
+are by count from bucket i at month t to bucket j at t+1 (loans that close count
+as current); a cure is delinquent at t and current at t+1; the vintage figure
+30+@MOB is point-in-time: principal of loans over 30 DPD at month-on-book m over
+the amount originated by the cohort.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+__all__ = ["cure_rates", "over90_ratio", "roll_matrix", "vintage_30plus"]
+
+
+def over90_ratio(monthly: pl.DataFrame, month: int) -> float:
+    m = monthly.filter((pl.col("month_index") == month) & ~pl.col("closed"))
+    gross = m["principal_outstanding"].sum()
+    bad = m.filter(pl.col("dpd") > 90)["principal_outstanding"].sum()
+    return float(bad / gross) if gross else 0.0
+
+
+def _pairs(monthly: pl.DataFrame) -> pl.DataFrame:
+    cur = monthly.select("loan_id", "month_index", "bucket", "closed")
+    nxt = cur.with_columns(pl.col("month_index") - 1).rename(
+        {"bucket": "next", "closed": "next_closed"}
+    )
+    pairs = cur.filter(~pl.col("closed")).join(nxt, on=["loan_id", "month_index"], how="inner")
+    return pairs.with_columns(
+        pl.when(pl.col("next_closed")).then(pl.lit("M0")).otherwise(pl.col("next")).alias("next")
+    )
+
+
+def roll_matrix(monthly: pl.DataFrame) -> pl.DataFrame:
+    """Share (by count) of bucket ``bucket`` at t that is in ``next`` at t+1, pooled over t."""
+    pairs = _pairs(monthly)
+    counts = pairs.group_by("bucket", "next").len()
+    return counts.with_columns(
+        (pl.col("len") / pl.col("len").sum().over("bucket")).alias("share")
+    ).sort("bucket", "next")
+
+
+def roll_rate(monthly: pl.DataFrame, src: str, dst: str) -> float:
+    m = roll_matrix(monthly).filter((pl.col("bucket") == src) & (pl.col("next") == dst))
+    return float(m["share"][0]) if m.height else 0.0
+
+
+def cure_rates(monthly: pl.DataFrame) -> dict[str, float]:
+    """Share of each delinquent bucket at t that is current (M0, or paid off) at t+1."""
+    pairs = _pairs(monthly).filter(pl.col("bucket") != "M0")
+    rates = (
+        pairs.group_by("bucket").agg((pl.col("next") == "M0").mean().alias("cure")).sort("bucket")
+    )
+    return dict(zip(rates["bucket"].to_list(), rates["cure"].to_list(), strict=True))
+
+
+def vintage_30plus(monthly: pl.DataFrame, loans: pl.DataFrame) -> pl.DataFrame:
+    """30+@MOB (point-in-time, by principal) per origination month and month on book."""
+    orig = loans.select(
+        "loan_id",
+        pl.col("disbursement_date").dt.strftime("%Y-%m").alias("cohort"),
+        pl.col("principal").alias("originated"),
+    )
+    sizes = orig.group_by("cohort").agg(pl.col("originated").sum())
+    m = monthly.join(orig.select("loan_id", "cohort"), on="loan_id").with_columns(
+        (
+            (pl.col("as_of").dt.year() * 12 + pl.col("as_of").dt.month())
+            - (
+                pl.col("cohort").str.slice(0, 4).cast(pl.Int32) * 12
+                + pl.col("cohort").str.slice(5, 2).cast(pl.Int32)
+            )
+        ).alias("mob")
+    )
+    bad = (
+        m.filter((pl.col("dpd") > 30) & ~pl.col("closed"))
+        .group_by("cohort", "mob")
+        .agg(pl.col("principal_outstanding").sum().alias("bad"))
+    )
+    grid = m.select("cohort", "mob").unique()
+    out = grid.join(bad, on=["cohort", "mob"], how="left").join(sizes, on="cohort")
+    return out.with_columns(
+        (pl.col("bad").fill_null(0) / pl.col("originated")).alias("rate_30plus")
+    ).sort("cohort", "mob")
