@@ -37,8 +37,8 @@ class Schedules:
 
     cum_total: np.ndarray  # int64 (n, T+1): principal + interest of instalments before k
     cum_principal: np.ndarray  # int64 (n, T+1)
-    due: np.ndarray  # int64 (n, T): due day numbers
-    per_day: np.ndarray  # int64 (n, T): one day of 罚息 on the instalment's full principal
+    due: np.ndarray  # int32 (n, T): due day numbers
+    per_day: np.ndarray  # int32/int64 (n, T): one day of 罚息 on the instalment's full principal
 
 
 @dataclass
@@ -63,7 +63,7 @@ def build_schedules(book: Book, sched: pl.DataFrame, rate_den: int) -> Schedules
     seq = sched["seq"].to_numpy().astype(np.int64) - 1
     principal = np.zeros((n, t_max), dtype=np.int64)
     total = np.zeros((n, t_max), dtype=np.int64)
-    due = np.zeros((n, t_max), dtype=np.int64)
+    due = np.zeros((n, t_max), dtype=np.int32)
     p = sched["principal_due"].to_numpy()
     principal[loan_idx, seq] = p
     total[loan_idx, seq] = p + sched["interest_due"].to_numpy() + sched["fee_due"].to_numpy()
@@ -76,6 +76,8 @@ def build_schedules(book: Book, sched: pl.DataFrame, rate_den: int) -> Schedules
     den = basis * rate_den
     num = principal * (mult * book.rate_num)[:, None]
     per_day = (2 * num + den) // (2 * den)  # round half up
+    if per_day.max(initial=0) < 2**31:
+        per_day = per_day.astype(np.int32)
     return Schedules(cum_total, cum_principal, due, per_day)
 
 
@@ -205,9 +207,11 @@ def run(
         # --- current loans with an instalment due -------------------------------------
         cur = active & (n0 == 0) & has_due
         cost[cur] += beh.reminders * costs["reminder"]
-        p_miss = beh.miss(z, shock)
-        miss = cur & (u[0] < p_miss)
-        ontime = np.flatnonzero(cur & ~miss)
+        cur_i = np.flatnonzero(cur)
+        hit_miss = u[0, cur_i] < beh.miss(z[cur_i], shock[cur_i])
+        miss = np.zeros(n, dtype=bool)
+        miss[cur_i[hit_miss]] = True
+        ontime = cur_i[~hit_miss]
         early = (u[9, ontime] * (beh.days_early + 1)).astype(np.int64)
         day = np.maximum(due_day[ontime] - early, ms)
         amount = settle(ontime, kd[ontime], day)
@@ -301,57 +305,34 @@ def run(
 
         # --- month-end --------------------------------------------------------------------
         closed |= (cursor >= term) & (orig <= t)
-        end_open = np.flatnonzero((orig <= t) & ~closed)
-        n_end = count_now[end_open] - cursor[end_open]
-        c = np.minimum(cursor[end_open], term[end_open] - 1)
-        dpd = np.where(n_end > 0, me - sch.due[end_open, c], 0)
-        balance = (
-            sch.cum_principal[end_open, term[end_open]]
-            - sch.cum_principal[end_open, cursor[end_open]]
-        )
-        overdue = np.maximum(
-            sch.cum_total[end_open, count_now[end_open]]
-            - sch.cum_total[end_open, cursor[end_open]]
-            - excess[end_open],
-            0,
-        )
+        # open loans, and loans that closed this month (their money and costs count)
+        rec = np.flatnonzero(((orig <= t) & ~closed) | (closed & ((paid > 0) | (cost > 0))))
+        shut = closed[rec]
+        n_end = np.maximum(count_now[rec] - cursor[rec], 0)
+        c = np.minimum(cursor[rec], term[rec] - 1)
+        dpd = np.where(n_end > 0, me - sch.due[rec, c], 0)
+        balance = sch.cum_principal[rec, term[rec]] - sch.cum_principal[rec, cursor[rec]]
+        overdue = sch.cum_total[rec, count_now[rec]] - sch.cum_total[rec, cursor[rec]]
+        overdue = np.maximum(overdue - excess[rec], 0)
         out.monthly.append(
             pl.DataFrame(
                 {
-                    "loan": end_open.astype(np.int32),
-                    "month": np.full(len(end_open), t, np.int16),
+                    "loan": rec.astype(np.int32),
+                    "month": np.full(len(rec), t, np.int16),
                     "dpd": dpd.astype(np.int32),
                     "overdue_instalments": n_end.astype(np.int16),
                     "principal_outstanding": balance,
                     "overdue_amount": overdue,
-                    "paid": paid[end_open],
-                    "contact_cost": np.round(cost[end_open] * 100).astype(np.int64),
-                    "in_litigation": lit_state[end_open] == 1,
-                    "closed": np.zeros(len(end_open), bool),
-                    "z": z[end_open].astype(np.float32),
+                    "paid": paid[rec],
+                    "contact_cost": np.round(cost[rec] * 100).astype(np.int64),
+                    "in_litigation": lit_state[rec] == 1,
+                    "closed": shut,
+                    "z": z[rec].astype(np.float32),
                 }
             )
         )
-        gone = np.flatnonzero(closed & ((paid > 0) | (cost > 0)))
-        if len(gone):  # money and costs of loans that closed this month still count
-            out.monthly.append(
-                pl.DataFrame(
-                    {
-                        "loan": gone.astype(np.int32),
-                        "month": np.full(len(gone), t, np.int16),
-                        "dpd": np.zeros(len(gone), np.int32),
-                        "overdue_instalments": np.zeros(len(gone), np.int16),
-                        "principal_outstanding": np.zeros(len(gone), np.int64),
-                        "overdue_amount": np.zeros(len(gone), np.int64),
-                        "paid": paid[gone],
-                        "contact_cost": np.round(cost[gone] * 100).astype(np.int64),
-                        "in_litigation": np.zeros(len(gone), bool),
-                        "closed": np.ones(len(gone), bool),
-                        "z": z[gone].astype(np.float32),
-                    }
-                )
-            )
-            paid[gone] = 0
+        keep = ~shut
+        end_open, n_end, dpd = rec[keep], n_end[keep], dpd[keep]
         pd90, pd180 = oracle.truth(t, end_open, z[end_open], n_end, dpd)
         out.truth.append(
             pl.DataFrame(

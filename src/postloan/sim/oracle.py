@@ -26,6 +26,7 @@ from postloan.sim.population import Book
 __all__ = ["Oracle"]
 
 HORIZON = 6
+CHUNK = 32_768
 OVER_DPD = 90
 
 
@@ -54,12 +55,11 @@ class Oracle:
         book: Book,
         cal: SimCalendar,
         beh: Behaviour,
-        due: np.ndarray,
         phi: float,
         sigma: float,
         nodes: int = 5,
     ) -> None:
-        self.book, self.cal, self.beh, self.due = book, cal, beh, due
+        self.book, self.cal, self.beh = book, cal, beh
         self.phi, self.sigma, self.g = phi, sigma, nodes
         edges, x = _bins(nodes)
         self.x = x
@@ -87,70 +87,85 @@ class Oracle:
         self, t: int, idx: np.ndarray, z: np.ndarray, n_now: np.ndarray, dpd: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """(pd_90dpd_90d, pd_90dpd_180d) of loans ``idx`` at the end of month ``t``."""
-        b, beh, cal = self.book, self.beh, self.cal
         k = len(idx)
         pd90 = np.ones(k)
         pd180 = np.ones(k)
-        live = np.flatnonzero((dpd <= OVER_DPD) & (n_now <= 3))
-        if len(live) == 0:
-            return pd90, pd180
-        li = idx[live]
-        mu, dev = b.mu[li], z[live] - b.mu[li]
-        orig = b.orig_month[li].astype(np.int64)
-        term = b.term.astype(np.int64)[li]
-        dark = b.dark[li]
-        region = b.region[li]
-        day = b.disb_day[li].astype(np.int64)
-        g = self.g
-        prob = np.zeros((4, g, len(li)))  # P(n, node) not yet hit
-        prob[n_now[live], :, np.arange(len(li))] = self.weights
-        hit = np.zeros(len(li))
-        for h in range(1, HORIZON + 1):
-            m = t + h
-            zn = mu + self.phi**h * dev + self.sd[h] * self.x[:, None]  # (g, loans)
-            shock = beh.shock[m, region]
-            has_due = (m - orig) <= term
-            days_left = cal.month_len[m] - day
-            payoff = np.where(
-                has_due & (m - orig - 1 < term - 1) & (days_left >= 1), beh.payoff, 0.0
-            )
-            p_miss = beh.miss(zn, shock)
-            p_late = np.where(days_left >= 1, beh.late(zn, dark), 0.0)
-            odds = beh.cure_odds(zn, dark, shock)
-            one = beh.roll_back(odds)
-            new = np.zeros_like(prob)
-            p0 = prob[0]
-            new[0] += np.where(has_due, p0 * ((1 - p_miss) * (1 - payoff) + p_miss * p_late), p0)
-            to_next = np.where(has_due, p0 * p_miss * (1 - p_late), 0.0)
-            new[1] += to_next
-            for n in (1, 2, 3):
-                pn = prob[n]
-                cure = beh.cure(np.full(len(li), n), odds)
-                stay = (1 - cure) * one
-                worse = (1 - cure) * (1 - one)
-                new[0] += pn * cure
-                # with a new due: one paid keeps n, none paid adds one; matured: n-1 / n
-                new[n] += np.where(has_due, pn * stay, pn * worse)
-                if n + 1 <= 3:
-                    new[n + 1] += np.where(has_due, pn * worse, 0.0)
-                else:
-                    hit += np.where(has_due, pn * worse, 0.0).sum(axis=0)
-                new[n - 1] += np.where(has_due, 0.0, pn * stay)
-            # states past 90 DPD at this month-end are hits
-            count = np.minimum(term, m - orig)
-            for n in (1, 2, 3):
-                oldest = count - n
-                due_day = cal.month_start[orig + 1 + np.maximum(oldest, 0)] + day - 1
-                over = (oldest >= 0) & (cal.month_end[m] - due_day > OVER_DPD)
-                hit += np.where(over, new[n].sum(axis=0), 0.0)
-                new[n][:, over] = 0.0
-            if h < HORIZON:
-                prob = np.einsum("nal,ab->nbl", new, self.trans[h - 1])
-            else:
-                prob = new
-            if h == 3:
-                pd90[live] = hit
-        pd180[live] = hit
+        live = (dpd <= OVER_DPD) & (n_now <= 3)
+        # Current loans first (their chain starts in state 0, so fewer states are live
+        # in the first months), in chunks that stay in cache.
+        for group in (np.flatnonzero(live & (n_now == 0)), np.flatnonzero(live & (n_now > 0))):
+            for lo in range(0, len(group), CHUNK):
+                part = group[lo : lo + CHUNK]
+                pd90[part], pd180[part] = self._chain(t, idx[part], z[part], n_now[part])
         np.clip(pd90, 0.0, 1.0, out=pd90)
         np.clip(pd180, pd90, 1.0, out=pd180)
         return pd90, pd180
+
+    def _chain(
+        self, t: int, li: np.ndarray, z: np.ndarray, n_now: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        b, beh, cal = self.book, self.beh, self.cal
+        size = len(li)
+        mu = b.mu[li]
+        dev = z - mu
+        orig = b.orig_month[li].astype(np.int64)
+        term = b.term[li].astype(np.int64)
+        dark = b.dark[li]
+        region = b.region[li]
+        day = b.disb_day[li].astype(np.int64)
+        top = int(n_now.max())
+        prob = np.zeros((4, self.g, size))  # P(n overdue, z node), not yet 90+
+        prob[n_now, :, np.arange(size)] = self.weights
+        hit = np.zeros(size)
+        pd90 = hit
+        k_cure = np.exp(-self.beh.cure_logit[np.minimum(np.arange(1, 4), len(beh.cure_logit)) - 1])
+        ar = beh.acceptance * beh.restructure_cure
+        for h in range(1, HORIZON + 1):
+            m = t + h
+            reach = min(3, top + h)  # highest state that can hold mass after this step
+            zn = mu + self.phi**h * dev + self.sd[h] * self.x[:, None]  # (nodes, loans)
+            shock = beh.shock[m, region]
+            due = ((m - orig) <= term).astype(np.float64)
+            matured = 1.0 - due
+            days_left = cal.month_len[m] - day
+            payoff = np.where(
+                (due > 0) & (m - orig - 1 < term - 1) & (days_left >= 1), beh.payoff, 0.0
+            )
+            p_miss = beh.miss(zn, shock)
+            p_late = beh.late(zn, dark) * (days_left >= 1)
+            new = np.zeros_like(prob)
+            p0 = prob[0]
+            stay0 = (1 - p_miss) * (1 - payoff) + p_miss * p_late
+            new[0] = p0 * (due * stay0 + matured)
+            new[1] = p0 * (due * p_miss * (1 - p_late))
+            if top + h - 1 >= 1:
+                odds = beh.cure_odds(zn, dark, shock)
+                one = beh.roll_back(odds)
+                for n in range(1, min(3, top + h - 1) + 1):
+                    pn = prob[n]
+                    cure = 1 / (1 + k_cure[n - 1] * odds)
+                    if n == beh.restructure_at:
+                        cure = ar + (1 - ar) * cure
+                    stay = (1 - cure) * one
+                    worse = (1 - cure) - stay
+                    new[0] += pn * cure
+                    # a new due: paying one keeps n, paying none adds one; matured: n-1 / n
+                    new[n] += pn * (due * stay + matured * worse)
+                    if n < 3:
+                        new[n + 1] += pn * worse * due
+                    else:
+                        hit = hit + (pn * worse * due).sum(axis=0)
+                    new[n - 1] += pn * stay * matured
+            # states more than 90 days past due at this month-end are hits
+            count = np.minimum(term, m - orig)
+            for n in range(1, reach + 1):
+                oldest = count - n
+                due_day = cal.month_start[orig + 1 + np.maximum(oldest, 0)] + day - 1
+                over = (oldest >= 0) & (cal.month_end[m] - due_day > OVER_DPD)
+                if over.any():
+                    hit = hit + np.where(over, new[n].sum(axis=0), 0.0)
+                    new[n][:, over] = 0.0
+            prob = np.matmul(self.trans[h - 1].T, new) if h < HORIZON else new
+            if h == 3:
+                pd90 = hit.copy()
+        return pd90, hit

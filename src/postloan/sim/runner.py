@@ -65,7 +65,7 @@ def simulate(config: SimConfig, *, loans: int, months: int, seed: int) -> SimRes
     sch = engine.build_schedules(book, sched, _RATE_SCALE)
     beh = Behaviour(config, book.regions, len(cal.month_end))
     rcfg = config["risk"]
-    oracle = Oracle(book, cal, beh, sch.due, float(rcfg["ar_phi"]), float(rcfg["ar_sigma"]))
+    oracle = Oracle(book, cal, beh, float(rcfg["ar_phi"]), float(rcfg["ar_sigma"]))
     raw = engine.run(book, cal, beh, sch, seed, oracle)
     borrowers = borrowers_frame(book, people_rng, float(config["borrowers"]["email_share"]))
     contacts = contacts_frame(
@@ -100,6 +100,9 @@ def _concat(
 
 
 def _transactions(raw: engine.EngineOutput, loan_ids: pl.Series, book: Book) -> pl.DataFrame:
+    """Transactions by loan and value date. ``txn_id`` = loan number, month and slot
+    (0 failed debit, 1 repayment, 2 payoff, 3 litigation recovery): unique because a
+    loan has at most one event per slot in a month."""
     cols = ["loan", "type", "amount", "day", "channel", "month"]
     dtypes = {
         "loan": np.int32,
@@ -112,13 +115,18 @@ def _transactions(raw: engine.EngineOutput, loan_ids: pl.Series, book: Book) -> 
     frame = _concat(raw.txn, cols, dtypes).sort(
         ["loan", "day", "type"], descending=[False, False, True]
     )
-    seq = frame.select(pl.int_range(pl.len()).over("loan").alias("k"))["k"]
+    slot = np.where(
+        frame["type"].to_numpy() == 1,
+        0,
+        np.select([frame["channel"].to_numpy() == 2, frame["channel"].to_numpy() == 4], [2, 3], 1),
+    )
+    code = (frame["month"].to_numpy().astype(np.int64) + 1) * 10 + slot
     return pl.DataFrame(
         {
             "txn_id": "T"
             + pl.Series(frame["loan"] + 1).cast(pl.String).str.zfill(book.width)
             + "-"
-            + (seq + 1).cast(pl.String).str.zfill(3),
+            + pl.Series(code).cast(pl.String).str.zfill(4),
             "loan_id": loan_ids.gather(frame["loan"]),
             "type": pl.Series(engine.TXN_TYPES).gather(frame["type"]),
             "amount": frame["amount"],
@@ -167,7 +175,7 @@ def _by_month(
 
 
 def _monthly(raw: engine.EngineOutput, loan_ids: pl.Series, month_ends: pl.Series) -> pl.DataFrame:
-    frame = pl.concat(raw.monthly).sort(["month", "loan"])
+    frame = pl.concat(raw.monthly, rechunk=False)
     out = _by_month([frame], loan_ids, month_ends)
     return out.with_columns(
         pl.Series("month_index", frame["month"]),
