@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
+import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 from postloan.domain.errors import ConfigError
 from postloan.sim.runner import SimResult
@@ -13,6 +14,8 @@ __all__ = ["FEED_FILES", "EXTRA_FILES", "write_feeds"]
 
 FEED_FILES = ("borrowers", "contacts", "loans", "schedules", "loan_marks", "transactions")
 EXTRA_FILES = ("truth", "sim_monthly", "treatments")
+
+_SLICE = 1_000_000
 
 _AMOUNTS = {
     "borrowers": ["monthly_income"],
@@ -53,12 +56,9 @@ def write_feeds(result: SimResult, out_dir: Path | str, fmt: str = "parquet") ->
     }
     written = []
     for name in FEED_FILES:
-        frame = frames[name].with_columns([money_text(c) for c in _AMOUNTS.get(name, [])])
+        money = [money_text(c) for c in _AMOUNTS.get(name, [])]
         path = out / f"{name}.{fmt}"
-        if fmt == "csv":
-            frame.write_csv(path)
-        else:
-            frame.write_parquet(path, compression="zstd", statistics=False)
+        _write(frames[name], money, path, fmt)
         written.append(path)
     extras = {
         "truth": result.truth,
@@ -67,6 +67,22 @@ def write_feeds(result: SimResult, out_dir: Path | str, fmt: str = "parquet") ->
     }
     for name in EXTRA_FILES:
         path = out / f"{name}.parquet"
-        extras[name].write_parquet(path, compression="zstd", statistics=False)
+        _write(extras[name], [], path, "parquet")
         written.append(path)
     return written
+
+
+def _write(frame: pl.DataFrame, exprs: list[pl.Expr], path: Path, fmt: str) -> None:
+    """Write in slices of ``_SLICE`` rows (one Parquet row group each), so formatting
+    amounts as text never holds a second copy of a large frame; deterministic."""
+    if fmt == "csv":
+        with path.open("wb") as fh:
+            for k, off in enumerate(range(0, max(frame.height, 1), _SLICE)):
+                part = frame.slice(off, _SLICE).with_columns(exprs)
+                part.write_csv(fh, include_header=k == 0)
+        return
+    first = frame.head(0).with_columns(exprs).to_arrow()
+    with pq.ParquetWriter(path, first.schema, compression="zstd", write_statistics=False) as w:
+        for off in range(0, frame.height, _SLICE):
+            part = frame.slice(off, _SLICE).with_columns(exprs).to_arrow()
+            w.write_table(part.cast(first.schema), row_group_size=_SLICE)

@@ -67,6 +67,7 @@ def simulate(config: SimConfig, *, loans: int, months: int, seed: int) -> SimRes
     rcfg = config["risk"]
     oracle = Oracle(book, cal, beh, float(rcfg["ar_phi"]), float(rcfg["ar_sigma"]))
     raw = engine.run(book, cal, beh, sch, seed, oracle)
+    del sch, oracle  # the dense schedule arrays are the largest thing alive
     borrowers = borrowers_frame(book, people_rng, float(config["borrowers"]["email_share"]))
     contacts = contacts_frame(
         book, borrowers, people_rng, float(config["borrowers"]["employer_contact_share"])
