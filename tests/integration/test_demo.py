@@ -19,7 +19,7 @@ from postloan.domain.transactions import Transaction, TxnType
 
 
 def test_demo_summary_is_stable_across_reruns() -> None:
-    cmd = [sys.executable, "-m", "postloan", "demo", "--no-serve"]
+    cmd = [sys.executable, "-m", "postloan", "demo", "--no-serve", "--sample"]
     first = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy(), check=False)
     assert first.returncode == 0, first.stderr
     assert "NPL ratio" in first.stdout and "90+ DPD ratio" in first.stdout
@@ -29,6 +29,27 @@ def test_demo_summary_is_stable_across_reruns() -> None:
     assert second.returncode == 0, second.stderr
     summary = re.compile(r"Portfolio on .*", re.S)
     assert summary.search(first.stdout).group(0) == summary.search(second.stdout).group(0)
+
+
+def test_demo_on_a_small_simulated_book() -> None:
+    cmd = [
+        sys.executable,
+        "-m",
+        "postloan",
+        "demo",
+        "--no-serve",
+        "--loans",
+        "400",
+        "--months",
+        "9",
+    ]
+    run = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy(), check=False)
+    assert run.returncode == 0, run.stderr
+    assert "simulated 400 loans" in run.stdout
+    assert re.search(r"Portfolio on \d{4}-\d{2}-\d{2}: 400 loans", run.stdout)
+    assert re.search(r"NPL ratio .* \d+\.\d\d%", run.stdout)
+    # the import went through the real path with nothing rejected
+    assert "rejected file" not in run.stdout and "quarantine:" not in run.stdout
 
 
 def _loan(paid_months: int) -> tuple[LoanTerms, list[Transaction]]:

@@ -1,10 +1,10 @@
 """``postloan demo``: the main job on the embedded default, as far as it exists today.
 
-It imports the embedded sample book into ``POSTLOAN_HOME`` (a re-run changes
-nothing), works out every loan's state on the demo business date with the
-per-loan reference, and prints a portfolio summary. The portfolio simulator,
-the close-of-business pipeline and the web UI are later issues: until they
-land the demo says so instead of pretending.
+It simulates a loan book (about 20k loans over 18 months by default), imports
+the feed files into ``POSTLOAN_HOME`` (a re-run changes nothing), works out
+every loan's state on the last business date of the book, and prints a
+portfolio summary. The close-of-business pipeline and the web UI are later
+issues: until they land the demo says so instead of pretending.
 """
 
 from __future__ import annotations
@@ -39,42 +39,86 @@ def demo_command(
     no_serve: Annotated[
         bool, typer.Option("--no-serve", help="Exit after printing the summary")
     ] = False,
+    loans: Annotated[int, typer.Option("--loans", help="Loans to simulate")] = 20_000,
+    months: Annotated[int, typer.Option("--months", help="Months to simulate")] = 18,
+    seed: Annotated[int, typer.Option("--seed", help="Simulator seed")] = 7,
+    sample: Annotated[
+        bool, typer.Option("--sample", help="Use the small embedded sample book instead")
+    ] = False,
     on: Annotated[
-        str, typer.Option("--date", help="Business date YYYY-MM-DD")
-    ] = SAMPLE_BUSINESS_DATE.isoformat(),
+        str | None, typer.Option("--date", help="Business date (default: end of the book)")
+    ] = None,
 ) -> None:
-    """Import the sample book, compute every loan's state and print a portfolio summary."""
+    """Simulate a book, import it, compute every loan's state and print a portfolio summary."""
     from postloan.analytics.portfolio import summarise
     from postloan.commands.importing import print_report
     from postloan.config import load_settings
     from postloan.feeds.importer import import_directory
     from postloan.policy_config import load_policy
 
-    try:
-        business_date = date.fromisoformat(on)
-    except ValueError:
-        raise ValidationError(f"--date: {on!r} is not a date (YYYY-MM-DD)") from None
     console = Console()
     settings = load_settings()
     console.print(f"[bold]postloan demo[/] — home {settings.home}", highlight=False)
-    report = import_directory(sample_feeds_dir())
+    if sample:
+        feeds, end_of_book = sample_feeds_dir(), SAMPLE_BUSINESS_DATE
+    else:
+        feeds, end_of_book = simulated_feeds(settings, loans, months, seed, console)
+    business_date = _parse_date(on) if on else end_of_book
+    with console.status(f"importing {feeds}"):
+        report = import_directory(feeds)
     print_report(report, console)
 
-    policy = load_policy(settings)
-    states = compute_states(settings, business_date, policy, console)
-    loan_ids = [state.loan_id for state in states]
-    print_summary(summarise(states), business_date, console)
     console.print(
-        "Next: `postloan state LOAN_ID --date "
-        f"{business_date.isoformat()} --format json` for one loan "
-        f"(e.g. {loan_ids[0] if loan_ids else 'L00001'}).",
+        "close of business: the vectorised pipeline is not built yet; loan states come "
+        "from the per-loan reference implementation.",
         highlight=False,
     )
+    policy = load_policy(settings)
+    states = compute_states(settings, business_date, policy, console)
+    print_summary(summarise(states), business_date, console)
+    example = next((s.loan_id for s in states if s.days_past_due > 0), None)
+    if example:
+        console.print(
+            f"Next: postloan state {example} --date {business_date.isoformat()} --format json",
+            highlight=False,
+        )
     if not no_serve:
         console.print(
             "The web UI is not built yet (open issue: REST API and web UI); nothing to serve.",
             highlight=False,
         )
+
+
+def _parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(f"--date: {text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def simulated_feeds(
+    settings: Settings, loans: int, months: int, seed: int, console: Console
+) -> tuple[Path, date]:
+    """Feed files of a simulated book under ``$POSTLOAN_HOME/demo``, simulated once per
+    (loans, months, seed): a re-run reuses them, so the import is a no-op."""
+    import json
+
+    folder = settings.home / "demo" / f"sim-{loans}-{months}-{seed}"
+    done = folder / "COMPLETE.json"
+    if not done.exists():
+        from postloan.sim import load_config, simulate, write_feeds
+
+        with console.status(f"simulating {loans:,} loans over {months} months (seed {seed})"):
+            result = simulate(load_config(None), loans=loans, months=months, seed=seed)
+            write_feeds(result, folder, "parquet")
+            end = result.truth["as_of"].max()
+        done.write_text(json.dumps({"business_date": str(end)}), encoding="utf-8")
+        console.print(
+            f"simulated {loans:,} loans, {result.transactions.height:,} transactions → {folder}",
+            highlight=False,
+        )
+    end_of_book = date.fromisoformat(json.loads(done.read_text(encoding="utf-8"))["business_date"])
+    return folder, end_of_book
 
 
 def compute_states(
