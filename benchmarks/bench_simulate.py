@@ -48,8 +48,21 @@ def one(loans: int, months: int, seed: int, out: Path, fmt: str) -> dict[str, fl
 
 def child(loans: int, months: int, seed: int, fmt: str) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="bench-sim-") as tmp:
-        cmd = [sys.executable, __file__, "--child", "--loans", str(loans), "--months", str(months),
-               "--seed", str(seed), "--format", fmt, "--out", tmp]  # fmt: skip
+        cmd = [
+            sys.executable,
+            __file__,
+            "--child",
+            "--loans",
+            str(loans),
+            "--months",
+            str(months),
+            "--seed",
+            str(seed),
+            "--format",
+            fmt,
+            "--out",
+            tmp,
+        ]
         before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         wall0 = time.perf_counter()
         proc = subprocess.run(cmd, check=True, capture_output=True, text=True)
@@ -81,8 +94,10 @@ def main() -> None:
     )
     sizes = sorted({args.baseline, args.loans})
     runs = {n: child(n, args.months, args.seed, args.format) for n in sizes}
-    print(f"{'loans':>10} {'months':>6} {'simulate s':>10} {'write s':>8} {'wall s':>8} "
-          f"{'peak GB':>8} {'loans/s':>9} {'txns':>11} {'truth rows':>11}")  # fmt: skip
+    print(
+        f"{'loans':>10} {'months':>6} {'simulate s':>10} {'write s':>8} {'wall s':>8} "
+        f"{'peak GB':>8} {'loans/s':>9} {'txns':>11} {'truth rows':>11}"
+    )
     for n, r in runs.items():
         print(
             f"{n:>10,} {args.months:>6} {r['simulate_s']:>10.1f} {r['write_s']:>8.1f} "

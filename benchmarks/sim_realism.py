@@ -91,16 +91,30 @@ def main() -> None:
         ("roll M1→M2", f"{m.roll_rate(res.monthly, 'M1', 'M2'):.1%}"),
         ("roll M2→M3", f"{m.roll_rate(res.monthly, 'M2', 'M3'):.1%}"),
         ("roll M3→M4", f"{m.roll_rate(res.monthly, 'M3', 'M4'):.1%}"),
-        *((f"cure rate {b} (next month current)", f"{cures[b]:.1%}") for b in BUCKETS[1:6] if b in cures),
-        ("30+@MOB12, mean over cohorts with 12 months", f"{vint.filter(pl.col('mob') == 12)['rate_30plus'].mean():.2%}"),
-        ("oracle pd_90dpd_90d: predicted vs realised hits",
-         f"{cal90['pd'].sum():.0f} vs {cal90['bad'].sum()}"),
-        ("oracle pd_90dpd_180d: predicted vs realised hits",
-         f"{cal180['pd'].sum():.0f} vs {cal180['bad'].sum()}"),
-        ("oracle pd_90dpd_180d > 2%: predicted vs realised", f"{late['pd'].sum():.0f} vs {late['bad'].sum()}"),
+        *(
+            (f"cure rate {b} (next month current)", f"{cures[b]:.1%}")
+            for b in BUCKETS[1:6]
+            if b in cures
+        ),
+        (
+            "30+@MOB12, mean over cohorts with 12 months",
+            f"{vint.filter(pl.col('mob') == 12)['rate_30plus'].mean():.2%}",
+        ),
+        (
+            "oracle pd_90dpd_90d: predicted vs realised hits",
+            f"{cal90['pd'].sum():.0f} vs {cal90['bad'].sum()}",
+        ),
+        (
+            "oracle pd_90dpd_180d: predicted vs realised hits",
+            f"{cal180['pd'].sum():.0f} vs {cal180['bad'].sum()}",
+        ),
+        (
+            "oracle pd_90dpd_180d > 2%: predicted vs realised",
+            f"{late['pd'].sum():.0f} vs {late['bad'].sum()}",
+        ),
         ("litigation recoveries (CNY)", f"{out['of which litigation (CNY)']:,.0f}"),
         ("restructurings accepted", f"{out['restructurings accepted']:,.0f}"),
-    ]  # fmt: skip
+    ]
     print(f"| figure ({args.loans:,} loans, {args.months} months, seed {args.seed}) | measured |")
     print("|---|---|")
     for k, v in rows:
@@ -156,8 +170,15 @@ def main() -> None:
     for i in range(8):
         for j in range(8):
             if mat[i, j] >= 0.005:
-                ax.text(j, i, f"{mat[i, j]:.0%}", ha="center", va="center", fontsize=7,
-                        color="white" if mat[i, j] > 0.5 else "black")  # fmt: skip
+                ax.text(
+                    j,
+                    i,
+                    f"{mat[i, j]:.0%}",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if mat[i, j] > 0.5 else "black",
+                )
     ax.set_xlabel("bucket next month")
     ax.set_ylabel("bucket this month")
     ax.set_title("Roll-rate matrix (by count)")

@@ -45,6 +45,13 @@ def test_simulated_book_imports_cleanly_and_matches_postloan(store: Store, tmp_p
     sample = pl.concat(
         [
             late.filter(pl.col("dpd") > 90).head(40),
+            last.filter(pl.col("charged_off")).sort("loan_id").head(10),
+            # paid off (or paid to the end) in an earlier month: closed for postloan too
+            result.monthly.filter(
+                pl.col("closed") & ~pl.col("charged_off") & (pl.col("month_index") < 6)
+            )
+            .sort("loan_id")
+            .head(20),
             late.filter(pl.col("dpd").is_between(1, 90)).head(80),
             last.filter(pl.col("dpd") == 0).sort("loan_id").head(80),
         ]
@@ -61,7 +68,9 @@ def test_simulated_book_imports_cleanly_and_matches_postloan(store: Store, tmp_p
                 repo.get_marks(conn, lid),
                 as_of,
             )
-            if row["closed"]:
+            if row["charged_off"]:
+                ok = state.status == LoanStatus.CHARGED_OFF and state.bucket == "WO"
+            elif row["closed"]:
                 ok = state.status == LoanStatus.CLOSED
             else:
                 ok = state.days_past_due == row["dpd"] and state.bucket == row["bucket"]

@@ -12,7 +12,7 @@ import pytest
 from postloan.sim import SimConfig, SimResult, simulate
 from postloan.sim import metrics as m
 
-LOANS, MONTHS = 5000, 16
+LOANS, MONTHS = 6000, 16
 
 
 @pytest.fixture(scope="module")

@@ -31,7 +31,9 @@ __all__ = ["Behaviour"]
 class Behaviour:
     """The behaviour and treatment parameters of one configuration, ready to evaluate."""
 
-    def __init__(self, cfg: SimConfig, regions: list[str], months_total: int) -> None:
+    def __init__(
+        self, cfg: SimConfig, regions: list[str], months_total: int, offset: int = 0
+    ) -> None:
         b, t, s = cfg["behaviour"], cfg["treatment"], cfg["strategy"]
         self.miss_logit = float(b["miss_logit"])
         self.late_logit = float(b["late_same_month_logit"])
@@ -82,6 +84,10 @@ class Behaviour:
                 "strategy.litigation_at_overdue must be at least 4 overdue instalments (90+ DPD) "
                 "or null"
             )
+        co = s.get("charge_off_after_dpd")
+        self.charge_off_dpd = int(co) if co is not None else -1
+        if co is not None and self.charge_off_dpd < 90:
+            raise ConfigError("strategy.charge_off_after_dpd must be at least 90 days (or null)")
         self.acceptance = float(t["restructure_acceptance"]) if self.restructure_at > 0 else 0.0
         self.restructure_cure = float(t["restructure_cure"])
         self.costs = {k: float(v) for k, v in t["costs"].items()}
@@ -89,7 +95,8 @@ class Behaviour:
         self.lit_beta = tuple(float(x) for x in t["litigation_recovery_beta"])
         self.lit_full = float(t["litigation_full_share"])
 
-        # Region shocks by month (added to the miss logit, taken off cure logits).
+        # Region shocks by internal month (added to the miss logit, taken off cure logits);
+        # from_month / to_month count window months (0 = calendar.start_month).
         self.shock = np.zeros((months_total, len(regions)), dtype=np.float64)
         for shock in cfg["macro"]["shocks"] or []:
             try:
@@ -106,8 +113,8 @@ class Behaviour:
             if region not in regions:
                 raise ConfigError(f"macro.shocks: region {region!r} is not in regions")
             until = shock.get("to_month")
-            stop = months_total if until is None else int(until) + 1
-            self.shock[max(0, start) : stop, regions.index(region)] += size
+            stop = months_total if until is None else offset + int(until) + 1
+            self.shock[max(0, offset + start) : stop, regions.index(region)] += size
 
     # -- the probabilities -------------------------------------------------------------
     def miss(self, z: np.ndarray, shock: np.ndarray) -> np.ndarray:

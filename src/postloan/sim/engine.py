@@ -26,7 +26,7 @@ from postloan.sim.population import Book
 __all__ = ["EngineOutput", "Schedules", "run"]
 
 # transaction types and channels (codes in the output arrays)
-TXN_TYPES = ["repayment", "failed_debit"]
+TXN_TYPES = ["repayment", "failed_debit", "write_off"]
 CHANNELS = ["auto_debit", "transfer", "app", "restructure", "litigation"]
 TREATMENTS = ["restructure_offer", "restructure_accepted", "litigation_filed", "litigation_closed"]
 
@@ -84,13 +84,15 @@ def build_schedules(book: Book, sched: pl.DataFrame, rate_den: int) -> Schedules
 def run(
     book: Book, cal: SimCalendar, beh: Behaviour, sch: Schedules, seed: int, oracle: Oracle
 ) -> EngineOutput:
-    """Simulate months 0 .. cal.months-1; returns the raw event arrays and frames."""
+    """Simulate internal months 0 .. cal.total-1 (back book, then the window); month-end
+    rows (``monthly``, ``truth``) are kept for the window only, by window month."""
     n = book.n
     rows = np.arange(n)
     out = EngineOutput()
     cursor = np.zeros(n, dtype=np.int64)
     excess = np.zeros(n, dtype=np.int64)  # money credited to instalment ``cursor`` (lower bound)
     closed = np.zeros(n, dtype=bool)
+    charged = np.zeros(n, dtype=bool)  # charged off (closed, reported apart; may still recover)
     lit_state = np.zeros(n, dtype=np.int8)  # 0 none, 1 in court, 2 done
     lit_end = np.zeros(n, dtype=np.int64)
     z = book.mu.copy()
@@ -99,7 +101,7 @@ def run(
     phi, sigma = oracle.phi, oracle.sigma
     costs = beh.costs
 
-    for t in range(cal.months):
+    for t in range(cal.total):
         rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 7, t])))
         u = rng.random((12, n))
         eps = rng.standard_normal(n)
@@ -151,7 +153,7 @@ def run(
             return amount
 
         # --- litigation: filing, cases in court, resolution --------------------------
-        in_court = open_ & (lit_state == 1)
+        in_court = (orig <= t) & (lit_state == 1)
         resolving = np.flatnonzero(in_court & (lit_end == t))
         if beh.litigation_at > 0:
             filing = np.flatnonzero(open_ & (lit_state == 0) & (n0 >= beh.litigation_at))
@@ -234,11 +236,12 @@ def run(
         missed = np.flatnonzero(miss)
         cost[missed] += beh.contacts * costs["contact"]
         fail = missed[u[4, missed] < beh.failed_share]
-        _failed(
+        _txn(
             out,
             fail,
             sch.cum_total[fail, kd[fail] + 1] - sch.cum_total[fail, kd[fail]],
             due_day[fail],
+            1,
             t,
         )
         p_late = beh.late(z[missed], book.dark[missed])
@@ -294,19 +297,39 @@ def run(
         excess[oi] = 0
         ri = dl[~cure & ~one]
         fail = ri[has_due[ri] & (u[4, ri] < beh.failed_share)]
-        _failed(
+        _txn(
             out,
             fail,
             sch.cum_total[fail, kd[fail] + 1] - sch.cum_total[fail, kd[fail]],
             due_day[fail],
+            1,
             t,
         )
         _partial(beh, pay, sch, ri[u[3, ri] < beh.partial_share], u, cursor, excess, any_day)
 
         # --- month-end --------------------------------------------------------------------
         closed |= (cursor >= term) & (orig <= t)
+        charged_now = np.zeros(0, dtype=np.int64)
+        if beh.charge_off_dpd >= 0:
+            cand = np.flatnonzero((orig <= t) & ~closed & (count_now > cursor))
+            c = np.minimum(cursor[cand], term[cand] - 1)
+            charged_now = cand[me - sch.due[cand, c] > beh.charge_off_dpd]
+            if len(charged_now):
+                ci, cn = cursor[charged_now], count_now[charged_now]
+                amount = (
+                    sch.cum_total[charged_now, cn]
+                    - sch.cum_total[charged_now, ci]
+                    - excess[charged_now]
+                    + sch.cum_principal[charged_now, term[charged_now]]
+                    - sch.cum_principal[charged_now, cn]
+                )
+                _txn(out, charged_now, np.maximum(amount, 1), np.full(len(charged_now), me), 2, t)
+                closed[charged_now] = True
+                charged[charged_now] = True
         # open loans, and loans that closed this month (their money and costs count)
-        rec = np.flatnonzero(((orig <= t) & ~closed) | (closed & ((paid > 0) | (cost > 0))))
+        now = np.zeros(n, dtype=bool)
+        now[charged_now] = True
+        rec = np.flatnonzero(((orig <= t) & ~closed) | (closed & ((paid > 0) | (cost > 0) | now)))
         shut = closed[rec]
         n_end = np.maximum(count_now[rec] - cursor[rec], 0)
         c = np.minimum(cursor[rec], term[rec] - 1)
@@ -314,11 +337,14 @@ def run(
         balance = sch.cum_principal[rec, term[rec]] - sch.cum_principal[rec, cursor[rec]]
         overdue = sch.cum_total[rec, count_now[rec]] - sch.cum_total[rec, cursor[rec]]
         overdue = np.maximum(overdue - excess[rec], 0)
+        window = t - cal.offset
+        if window < 0:
+            continue
         out.monthly.append(
             pl.DataFrame(
                 {
                     "loan": rec.astype(np.int32),
-                    "month": np.full(len(rec), t, np.int16),
+                    "month": np.full(len(rec), window, np.int16),
                     "dpd": dpd.astype(np.int32),
                     "overdue_instalments": n_end.astype(np.int16),
                     "principal_outstanding": balance,
@@ -327,6 +353,7 @@ def run(
                     "contact_cost": np.round(cost[rec] * 100).astype(np.int64),
                     "in_litigation": lit_state[rec] == 1,
                     "closed": shut,
+                    "charged_off": charged[rec],
                     "z": z[rec].astype(np.float32),
                 }
             )
@@ -338,7 +365,7 @@ def run(
             pl.DataFrame(
                 {
                     "loan": end_open.astype(np.int32),
-                    "month": np.full(len(end_open), t, np.int16),
+                    "month": np.full(len(end_open), window, np.int16),
                     "pd_90dpd_90d": pd90,
                     "pd_90dpd_180d": pd180,
                 }
@@ -347,13 +374,14 @@ def run(
     return out
 
 
-def _failed(
-    out: EngineOutput, idx: np.ndarray, amount: np.ndarray, day: np.ndarray, t: int
+def _txn(
+    out: EngineOutput, idx: np.ndarray, amount: np.ndarray, day: np.ndarray, kind: int, t: int
 ) -> None:
+    """Record a non-repayment transaction (1 failed debit, 2 write-off)."""
     out.add(
         out.txn,
         loan=idx.astype(np.int32),
-        type=np.ones(len(idx), dtype=np.int8),
+        type=np.full(len(idx), kind, dtype=np.int8),
         amount=amount,
         day=day.astype(np.int32),
         channel=np.zeros(len(idx), dtype=np.int8),

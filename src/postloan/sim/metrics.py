@@ -3,7 +3,7 @@
 Definitions follow DESIGN.md's KPI section: the 90+ DPD ratio is the principal of
 loans more than 90 days past due over the principal of all open loans; roll rates
 are by count from bucket i at month t to bucket j at t+1 (loans that close count
-as current); a cure is delinquent at t and current at t+1; the vintage figure
+as current, charge-offs as WO); a cure is delinquent at t and current at t+1; the vintage figure
 30+@MOB is point-in-time: principal of loans over 30 DPD at month-on-book m over
 the amount originated by the cohort.
 """
@@ -23,13 +23,14 @@ def over90_ratio(monthly: pl.DataFrame, month: int) -> float:
 
 
 def _pairs(monthly: pl.DataFrame) -> pl.DataFrame:
-    cur = monthly.select("loan_id", "month_index", "bucket", "closed")
+    cur = monthly.select("loan_id", "month_index", "bucket", "closed", "charged_off")
     nxt = cur.with_columns(pl.col("month_index") - 1).rename(
-        {"bucket": "next", "closed": "next_closed"}
+        {"bucket": "next", "closed": "next_closed", "charged_off": "next_wo"}
     )
     pairs = cur.filter(~pl.col("closed")).join(nxt, on=["loan_id", "month_index"], how="inner")
+    paid_off = pl.col("next_closed") & ~pl.col("next_wo")
     return pairs.with_columns(
-        pl.when(pl.col("next_closed")).then(pl.lit("M0")).otherwise(pl.col("next")).alias("next")
+        pl.when(paid_off).then(pl.lit("M0")).otherwise(pl.col("next")).alias("next")
     )
 
 

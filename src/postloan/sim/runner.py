@@ -55,7 +55,9 @@ def simulate(config: SimConfig, *, loans: int, months: int, seed: int) -> SimRes
     if loans < 1:
         raise ConfigError("--loans must be at least 1")
     cal_cfg = config["calendar"]
-    cal = SimCalendar(cal_cfg["start_month"], months, cal_cfg["origination_months"])
+    cal = SimCalendar(
+        cal_cfg["start_month"], months, cal_cfg["origination_months"], cal_cfg["backbook_months"]
+    )
     root = np.random.SeedSequence([seed, 1])
     pop_rng, people_rng = (np.random.Generator(np.random.PCG64(s)) for s in root.spawn(2))
     book = build_book(config, cal, pop_rng, loans)
@@ -63,7 +65,7 @@ def simulate(config: SimConfig, *, loans: int, months: int, seed: int) -> SimRes
     loans_df = loans_frame(book, cal, currency)
     sched = generate_schedules(loans_df)
     sch = engine.build_schedules(book, sched, _RATE_SCALE)
-    beh = Behaviour(config, book.regions, len(cal.month_end))
+    beh = Behaviour(config, book.regions, len(cal.month_end), cal.offset)
     rcfg = config["risk"]
     oracle = Oracle(book, cal, beh, float(rcfg["ar_phi"]), float(rcfg["ar_sigma"]))
     raw = engine.run(book, cal, beh, sch, seed, oracle)
@@ -73,7 +75,8 @@ def simulate(config: SimConfig, *, loans: int, months: int, seed: int) -> SimRes
         book, borrowers, people_rng, float(config["borrowers"]["employer_contact_share"])
     )
     loan_ids = loans_df["loan_id"]
-    month_ends = pl.Series(cal.month_end[: cal.months].astype(np.int32)).cast(pl.Date)
+    month_ends = pl.Series(cal.month_end[cal.offset : cal.total].astype(np.int32)).cast(pl.Date)
+    all_month_ends = pl.Series(cal.month_end[: cal.total].astype(np.int32)).cast(pl.Date)
     return SimResult(
         config=config,
         seed=seed,
@@ -88,7 +91,7 @@ def simulate(config: SimConfig, *, loans: int, months: int, seed: int) -> SimRes
         loan_marks=_marks(raw, loan_ids, cal, book),
         truth=_by_month(raw.truth, loan_ids, month_ends),
         monthly=_monthly(raw, loan_ids, month_ends),
-        treatments=_treatments(raw, loan_ids, month_ends),
+        treatments=_treatments(raw, loan_ids, all_month_ends),
     )
 
 
@@ -102,7 +105,8 @@ def _concat(
 
 def _transactions(raw: engine.EngineOutput, loan_ids: pl.Series, book: Book) -> pl.DataFrame:
     """Transactions by loan and value date. ``txn_id`` = loan number, month and slot
-    (0 failed debit, 1 repayment, 2 payoff, 3 litigation recovery): unique because a
+    (0 failed debit, 1 repayment, 2 payoff, 3 litigation recovery, 4
+    write-off): unique because a
     loan has at most one event per slot in a month."""
     cols = ["loan", "type", "amount", "day", "channel", "month"]
     dtypes = {
@@ -116,11 +120,8 @@ def _transactions(raw: engine.EngineOutput, loan_ids: pl.Series, book: Book) -> 
     frame = _concat(raw.txn, cols, dtypes).sort(
         ["loan", "day", "type"], descending=[False, False, True]
     )
-    slot = np.where(
-        frame["type"].to_numpy() == 1,
-        0,
-        np.select([frame["channel"].to_numpy() == 2, frame["channel"].to_numpy() == 4], [2, 3], 1),
-    )
+    kind, channel = frame["type"].to_numpy(), frame["channel"].to_numpy()
+    slot = np.select([kind == 1, kind == 2, channel == 2, channel == 4], [0, 4, 2, 3], 1)
     code = (frame["month"].to_numpy().astype(np.int64) + 1) * 10 + slot
     return pl.DataFrame(
         {
@@ -178,10 +179,11 @@ def _by_month(
 def _monthly(raw: engine.EngineOutput, loan_ids: pl.Series, month_ends: pl.Series) -> pl.DataFrame:
     frame = pl.concat(raw.monthly, rechunk=False)
     out = _by_month([frame], loan_ids, month_ends)
-    return out.with_columns(
-        pl.Series("month_index", frame["month"]),
-        pl.Series("bucket", _buckets(frame["dpd"].to_numpy())),
-    )
+    bucket = _buckets(frame["dpd"].to_numpy())
+    bucket = pl.select(
+        pl.when(frame["charged_off"]).then(pl.lit("WO")).otherwise(bucket)
+    ).to_series()
+    return out.with_columns(pl.Series("month_index", frame["month"]), bucket.alias("bucket"))
 
 
 _BUCKET_LABELS = ["M0", "M1", "M2", "M3", "M4", "M5", "M6", "M7+"]
