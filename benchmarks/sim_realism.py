@@ -82,6 +82,13 @@ def main() -> None:
     late = cal180.filter(pl.col("pd") > 0.02)
     out = outcomes(res)
     vint = m.vintage_30plus(res.monthly, res.loans)
+    own = vint.filter(pl.col("cohort") >= str(cfg["calendar"]["start_month"]))
+
+    def ever(mob: int) -> float:
+        return float(own.filter(pl.col("mob") == mob)["ever_30plus"].mean() or 0.0)
+
+    def pit(mob: int) -> float:
+        return float(own.filter(pl.col("mob") == mob)["rate_30plus"].mean() or 0.0)
 
     rows = [
         ("90+ DPD ratio, month 12", f"{over90[12]:.2%}"),
@@ -96,10 +103,9 @@ def main() -> None:
             for b in BUCKETS[1:6]
             if b in cures
         ),
-        (
-            "30+@MOB12, mean over cohorts with 12 months",
-            f"{vint.filter(pl.col('mob') == 12)['rate_30plus'].mean():.2%}",
-        ),
+        ("ever 30+@MOB6 (window cohorts, mean)", f"{ever(6):.2%}"),
+        ("ever 30+@MOB12 (window cohorts, mean)", f"{ever(12):.2%}"),
+        ("30+@MOB12 point in time (window cohorts, mean)", f"{pit(12):.2%}"),
         (
             "oracle pd_90dpd_90d: predicted vs realised hits",
             f"{cal90['pd'].sum():.0f} vs {cal90['bad'].sum()}",
@@ -150,25 +156,29 @@ def main() -> None:
     fig.savefig(IMG / "sim_ratios.png", dpi=110)
 
     fig, ax = plt.subplots(figsize=(7, 4))
-    for cohort in sorted(vint["cohort"].unique())[:12:2]:
+    start = str(cfg["calendar"]["start_month"])
+    window = sorted(c for c in vint["cohort"].unique() if c >= start)
+    for cohort in window[:12:2]:
         c = vint.filter(pl.col("cohort") == cohort)
-        ax.plot(c["mob"], c["rate_30plus"] * 100, label=cohort)
+        (line,) = ax.plot(c["mob"], c["ever_30plus"] * 100, label=f"{cohort} ever")
+        ax.plot(c["mob"], c["rate_30plus"] * 100, ":", color=line.get_color())
     ax.set_xlabel("months on book")
-    ax.set_ylabel("30+ DPD principal / originated, %")
-    ax.set_title("Vintage curves (30+@MOB, point in time)")
+    ax.set_ylabel("% of originated principal")
+    ax.set_title("Vintage curves: ever 30+@MOB (solid), point in time (dotted)")
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(IMG / "sim_vintage.png", dpi=110)
 
-    mat = np.zeros((8, 8))
+    nxt = [*BUCKETS, "WO"]
+    mat = np.zeros((8, 9))
     for r in rolls.iter_rows(named=True):
-        mat[BUCKETS.index(r["bucket"]), BUCKETS.index(r["next"])] = r["share"]
-    fig, ax = plt.subplots(figsize=(6, 5))
+        mat[BUCKETS.index(r["bucket"]), nxt.index(r["next"])] = r["share"]
+    fig, ax = plt.subplots(figsize=(6.5, 5))
     im = ax.imshow(mat, cmap="Blues", vmin=0, vmax=1)
-    ax.set_xticks(range(8), BUCKETS)
+    ax.set_xticks(range(9), nxt)
     ax.set_yticks(range(8), BUCKETS)
     for i in range(8):
-        for j in range(8):
+        for j in range(9):
             if mat[i, j] >= 0.005:
                 ax.text(
                     j,

@@ -58,29 +58,49 @@ def cure_rates(monthly: pl.DataFrame) -> dict[str, float]:
 
 
 def vintage_30plus(monthly: pl.DataFrame, loans: pl.DataFrame) -> pl.DataFrame:
-    """30+@MOB (point-in-time, by principal) per origination month and month on book."""
+    """30+@MOB per origination month (``cohort``) and month on book (``mob``).
+
+    ``rate_30plus`` is point-in-time: principal outstanding of the cohort's loans over
+    30 DPD at that MOB ÷ originated principal. ``ever_30plus`` is "ever": originated
+    principal of the loans that have been over 30 DPD at some month-end up to that MOB
+    ÷ originated principal (it only rises). Only month-ends inside the window count.
+    """
     orig = loans.select(
         "loan_id",
         pl.col("disbursement_date").dt.strftime("%Y-%m").alias("cohort"),
         pl.col("principal").alias("originated"),
     )
-    sizes = orig.group_by("cohort").agg(pl.col("originated").sum())
-    m = monthly.join(orig.select("loan_id", "cohort"), on="loan_id").with_columns(
-        (
-            (pl.col("as_of").dt.year() * 12 + pl.col("as_of").dt.month())
-            - (
-                pl.col("cohort").str.slice(0, 4).cast(pl.Int32) * 12
-                + pl.col("cohort").str.slice(5, 2).cast(pl.Int32)
-            )
-        ).alias("mob")
+    sizes = orig.group_by("cohort").agg(pl.col("originated").sum().alias("cohort_amount"))
+    mob = (pl.col("as_of").dt.year() * 12 + pl.col("as_of").dt.month()) - (
+        pl.col("cohort").str.slice(0, 4).cast(pl.Int32) * 12
+        + pl.col("cohort").str.slice(5, 2).cast(pl.Int32)
     )
-    bad = (
+    m = monthly.join(orig, on="loan_id").with_columns(mob.alias("mob"))
+    bad_now = (
         m.filter((pl.col("dpd") > 30) & ~pl.col("closed"))
         .group_by("cohort", "mob")
         .agg(pl.col("principal_outstanding").sum().alias("bad"))
     )
+    first = (
+        m.filter(pl.col("dpd") > 30)
+        .group_by("loan_id", "cohort")
+        .agg(pl.col("mob").min().alias("first_mob"), pl.col("originated").first())
+    )
     grid = m.select("cohort", "mob").unique()
-    out = grid.join(bad, on=["cohort", "mob"], how="left").join(sizes, on="cohort")
-    return out.with_columns(
-        (pl.col("bad").fill_null(0) / pl.col("originated")).alias("rate_30plus")
+    ever = (
+        grid.join(first, on="cohort")
+        .filter(pl.col("first_mob") <= pl.col("mob"))
+        .group_by("cohort", "mob")
+        .agg(pl.col("originated").sum().alias("ever"))
+    )
+    out = (
+        grid.join(bad_now, on=["cohort", "mob"], how="left")
+        .join(ever, on=["cohort", "mob"], how="left")
+        .join(sizes, on="cohort")
+    )
+    return out.select(
+        "cohort",
+        "mob",
+        (pl.col("bad").fill_null(0) / pl.col("cohort_amount")).alias("rate_30plus"),
+        (pl.col("ever").fill_null(0) / pl.col("cohort_amount")).alias("ever_30plus"),
     ).sort("cohort", "mob")
