@@ -89,6 +89,11 @@ def test_csv_format(tmp_path: Path) -> None:
     assert loans.height == 300
     assert loans["principal"].str.contains(r"^\d+\.\d\d$").all()
     assert (tmp_path / "truth.parquet").exists()
+    from postloan.feeds.importer import import_directory
+
+    report = import_directory(tmp_path)
+    assert report.rejected == 0
+    assert sum(f.loaded for f in report.files) == sum(f.rows for f in report.files) > 0
 
 
 def test_unknown_config_key_is_a_clear_error(tmp_path: Path) -> None:
@@ -110,3 +115,20 @@ def test_unknown_config_key_is_a_clear_error(tmp_path: Path) -> None:
     )
     assert result.exit_code != 0
     assert "behaviour.mis_logit" in str(result.exception)
+
+
+def test_compare_prints_both_strategies(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text("strategy:\n  name: late-call\n  contact_days_after_due: [10, 20]\n", "utf-8")
+    b.write_text("strategy:\n  name: early-call\n  contact_days_after_due: [3, 10, 20]\n", "utf-8")
+    args = ["simulate", "compare", "--champion", str(a), "--challenger", str(b)]
+    result = runner.invoke(app, [*args, "--loans", "500", "--months", "6", "--seed", "2"])
+    assert result.exit_code == 0, result.output
+    assert "late-call" in result.output and "early-call" in result.output
+    assert "90+ DPD ratio" in result.output
+
+
+def test_simulate_without_required_options_is_a_clear_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["simulate", "--loans", "10"])
+    assert result.exit_code != 0
+    assert "--months" in str(result.exception)
