@@ -127,21 +127,21 @@ class Behaviour:
     def cure_odds(self, z: np.ndarray, dark: np.ndarray, shock: np.ndarray) -> np.ndarray:
         """``E`` with cure(n) = 1 / (1 + exp(-cure_logit[n]) · E), roll_back likewise."""
         eff = np.where(dark, self.dark_shift, self.contact_effect)
-        return np.exp(self.cure_z * z - eff + shock)
+        return np.asarray(np.exp(self.cure_z * z - eff + shock))
 
     def cure(self, n: np.ndarray, odds: np.ndarray) -> np.ndarray:
         k = np.exp(-self.cure_logit[np.clip(n, 1, len(self.cure_logit)) - 1])
         base = 1 / (1 + k * odds)
         ar = self.acceptance * self.restructure_cure
-        return np.where(n == self.restructure_at, ar + (1 - ar) * base, base)
+        return np.asarray(np.where(n == self.restructure_at, ar + (1 - ar) * base, base))
 
     def cure_plain(self, n: np.ndarray, odds: np.ndarray) -> np.ndarray:
         k = np.exp(-self.cure_logit[np.clip(n, 1, len(self.cure_logit)) - 1])
-        return 1 / (1 + k * odds)
+        return np.asarray(1 / (1 + k * odds))
 
     def roll_back(self, odds: np.ndarray) -> np.ndarray:
-        return 1 / (1 + math.exp(-self.roll_back_logit) * odds)
+        return np.asarray(1 / (1 + math.exp(-self.roll_back_logit) * odds))
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1 / (1 + np.exp(-x))
+    return np.asarray(1 / (1 + np.exp(-x)))

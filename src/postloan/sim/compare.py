@@ -23,18 +23,18 @@ def outcomes(result: SimResult) -> dict[str, float]:
     m = result.monthly
     last = result.months - 1
     pairs = _pairs(m).filter(pl.col("bucket") != "M0")
-    cure = float((pairs["next"] == "M0").mean()) if pairs.height else 0.0
+    cure = float((pairs["next"] == "M0").sum() / pairs.height) if pairs.height else 0.0
     delinquent = m.select(
         "loan_id", pl.col("month_index") + 1, (pl.col("dpd") > 0).alias("was_late")
     )
     paid = m.join(delinquent, on=["loan_id", "month_index"], how="inner").filter("was_late")
-    lit = result.transactions.filter(pl.col("channel") == "litigation")["amount"].sum()
+    lit = int(result.transactions.filter(pl.col("channel") == "litigation")["amount"].sum())
     return {
         "90+ DPD ratio (last month)": over90_ratio(m, last),
         "cure rate (monthly, delinquent → current)": cure,
-        "recovered from delinquent loans (CNY)": paid["paid"].sum() / 100,
+        "recovered from delinquent loans (CNY)": int(paid["paid"].sum()) / 100,
         "of which litigation (CNY)": lit / 100,
-        "contact & treatment cost (CNY)": m["contact_cost"].sum() / 100,
+        "contact & treatment cost (CNY)": int(m["contact_cost"].sum()) / 100,
         "restructurings accepted": float(result.loan_marks.height),
     }
 

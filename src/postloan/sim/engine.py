@@ -13,6 +13,7 @@ are held by postloan as an advance and never cover a whole instalment.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -150,7 +151,7 @@ def run(
                 k = c[m] + j
                 late_days = np.maximum(0, day[m] - sch.due[idx[m], k] - 1)
                 amount[m] += sch.per_day[idx[m], k] * late_days
-            return amount
+            return np.asarray(amount)
 
         # --- litigation: filing, cases in court, resolution --------------------------
         in_court = (orig <= t) & (lit_state == 1)
@@ -169,7 +170,7 @@ def run(
             )
         if len(resolving):
             full = u[11, resolving] < beh.lit_full
-            share = rng.beta(*beh.lit_beta, size=len(resolving))
+            share = rng.beta(beh.lit_beta[0], beh.lit_beta[1], size=len(resolving))
             day = any_day[resolving]
             fi = resolving[full]
             owed_last = count_now[fi] - 1
@@ -389,7 +390,16 @@ def _txn(
     )
 
 
-def _partial(beh, pay, sch, idx, u, cursor, excess, day) -> None:  # type: ignore[no-untyped-def]
+def _partial(
+    beh: Behaviour,
+    pay: Callable[[np.ndarray, np.ndarray, np.ndarray, int], None],
+    sch: Schedules,
+    idx: np.ndarray,
+    u: np.ndarray,
+    cursor: np.ndarray,
+    excess: np.ndarray,
+    day: np.ndarray,
+) -> None:
     """A part payment of the oldest unpaid instalment, never enough to settle it."""
     c = cursor[idx]
     inst = sch.cum_total[idx, c + 1] - sch.cum_total[idx, c]

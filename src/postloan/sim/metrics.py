@@ -17,9 +17,9 @@ __all__ = ["cure_rates", "over90_ratio", "roll_matrix", "vintage_30plus"]
 
 def over90_ratio(monthly: pl.DataFrame, month: int) -> float:
     m = monthly.filter((pl.col("month_index") == month) & ~pl.col("closed"))
-    gross = m["principal_outstanding"].sum()
-    bad = m.filter(pl.col("dpd") > 90)["principal_outstanding"].sum()
-    return float(bad / gross) if gross else 0.0
+    gross = int(m["principal_outstanding"].sum())
+    bad = int(m.filter(pl.col("dpd") > 90)["principal_outstanding"].sum())
+    return bad / gross if gross else 0.0
 
 
 def _pairs(monthly: pl.DataFrame) -> pl.DataFrame:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -96,7 +98,7 @@ def simulate(config: SimConfig, *, loans: int, months: int, seed: int) -> SimRes
 
 
 def _concat(
-    parts: dict[str, list[np.ndarray]], names: list[str], dtypes: dict[str, type]
+    parts: dict[str, list[np.ndarray]], names: list[str], dtypes: Mapping[str, Any]
 ) -> pl.DataFrame:
     if not parts:
         return pl.DataFrame({k: np.zeros(0, dtype=dtypes[k]) for k in names})
