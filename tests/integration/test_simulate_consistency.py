@@ -2,10 +2,10 @@
 postloan's own servicing replay agrees with the simulator's arrears.
 
 Tolerance: none. For each sampled loan, ``loan_state_as_of`` at the last month-end
-must give exactly the simulator's days past due (hence the same bucket). The
-simulator builds every late payment to cover postloan's penalty (罚息) with an
-upper bound, so the few fen it may overpay are held as an advance and never
-settle a whole instalment; see postloan.sim.engine.
+must give exactly the simulator's days past due and bucket, principal outstanding
+and overdue principal + interest, with no advance or credit balance left over
+(status closed / charged off for loans the simulator closed). The simulator pays
+exact amounts under postloan's allocation and 罚息; see postloan.sim.arrears.
 """
 
 from __future__ import annotations
@@ -73,7 +73,16 @@ def test_simulated_book_imports_cleanly_and_matches_postloan(store: Store, tmp_p
             elif row["closed"]:
                 ok = state.status == LoanStatus.CLOSED
             else:
-                ok = state.days_past_due == row["dpd"] and state.bucket == row["bucket"]
+                # same DPD and bucket, and the same money: principal left, arrears, no
+                # stray advance or credit balance
+                ok = (
+                    state.days_past_due == row["dpd"]
+                    and state.bucket == row["bucket"]
+                    and state.principal_outstanding == row["principal_outstanding"]
+                    and state.overdue_principal + state.overdue_interest == row["overdue_amount"]
+                    and state.advance_balance == 0
+                    and state.credit_balance == 0
+                )
             if not ok:
                 mismatches.append(
                     (lid, row["dpd"], row["bucket"], state.days_past_due, state.bucket)

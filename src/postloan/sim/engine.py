@@ -1,14 +1,11 @@
 """The monthly loop: who pays what, when, vectorised over loans.
 
-Arrears are tracked the way postloan counts them: ``cursor`` is the number of
-instalments fully paid (oldest first), the loan is ``n = dues so far − cursor``
-instalments behind and its DPD at a month-end is the days since the due date of
-instalment ``cursor``. Every repayment is built so that postloan's allocation
-(penalty → interest → principal, oldest instalment first; 罚息 at 1.5 × the rate /
-360 a day on overdue principal) settles exactly the instalments the simulator
-settles: a late payment adds an upper bound of the penalty accrued (exact unless
-a part payment lowered the overdue principal), and the few fen it may overpay
-are held by postloan as an advance and never cover a whole instalment.
+Arrears are tracked the way postloan counts them (``arrears.Arrears``): ``cursor``
+is the number of instalments fully paid, oldest first; a loan is ``n = dues so far
+− cursor`` instalments behind and its DPD at a month-end is the days since the due
+date of instalment ``cursor``. Every repayment is built with the exact amount that
+settles the instalments the simulator means to settle under postloan's allocation
+and 罚息, so postloan's own replay of the feeds gives the same DPD and bucket.
 """
 
 from __future__ import annotations
@@ -19,10 +16,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
+from postloan.sim.arrears import Arrears
 from postloan.sim.behaviour import Behaviour
 from postloan.sim.calendar import SimCalendar
 from postloan.sim.oracle import Oracle
-from postloan.sim.population import Book
+from postloan.sim.population import RATE_SCALE, Book
 
 __all__ = ["EngineOutput", "Schedules", "run"]
 
@@ -39,7 +37,6 @@ class Schedules:
     cum_total: np.ndarray  # int64 (n, T+1): principal + interest of instalments before k
     cum_principal: np.ndarray  # int64 (n, T+1)
     due: np.ndarray  # int32 (n, T): due day numbers
-    per_day: np.ndarray  # int32/int64 (n, T): one day of 罚息 on the instalment's full principal
 
 
 @dataclass
@@ -54,11 +51,7 @@ class EngineOutput:
             store.setdefault(k, []).append(v)
 
 
-def _penalty_multiple_ratio() -> tuple[int, int]:
-    return 3, 720  # 1.5 / 360 as a fraction: postloan's default penalty policy
-
-
-def build_schedules(book: Book, sched: pl.DataFrame, rate_den: int) -> Schedules:
+def build_schedules(book: Book, sched: pl.DataFrame) -> Schedules:
     n, t_max = book.n, int(book.term.max())
     loan_idx = np.repeat(np.arange(n), book.term)
     seq = sched["seq"].to_numpy().astype(np.int64) - 1
@@ -73,13 +66,7 @@ def build_schedules(book: Book, sched: pl.DataFrame, rate_den: int) -> Schedules
     np.cumsum(total, axis=1, out=cum_total[:, 1:])
     cum_principal = np.zeros((n, t_max + 1), dtype=np.int64)
     np.cumsum(principal, axis=1, out=cum_principal[:, 1:])
-    mult, basis = _penalty_multiple_ratio()
-    den = basis * rate_den
-    num = principal * (mult * book.rate_num)[:, None]
-    per_day = (2 * num + den) // (2 * den)  # round half up
-    if per_day.max(initial=0) < 2**31:
-        per_day = per_day.astype(np.int32)
-    return Schedules(cum_total, cum_principal, due, per_day)
+    return Schedules(cum_total, cum_principal, due)
 
 
 def run(
@@ -90,8 +77,8 @@ def run(
     n = book.n
     rows = np.arange(n)
     out = EngineOutput()
-    cursor = np.zeros(n, dtype=np.int64)
-    excess = np.zeros(n, dtype=np.int64)  # money credited to instalment ``cursor`` (lower bound)
+    ar = Arrears(sch.cum_total, sch.cum_principal, sch.due, book.rate_num, RATE_SCALE)
+    cursor = ar.cursor  # instalments fully paid (the same array, updated by ``ar.advance``)
     closed = np.zeros(n, dtype=bool)
     charged = np.zeros(n, dtype=bool)  # charged off (closed, reported apart; may still recover)
     lit_state = np.zeros(n, dtype=np.int8)  # 0 none, 1 in court, 2 done
@@ -141,17 +128,7 @@ def run(
             )
             np.add.at(paid, idx, amount)
 
-        def settle(idx: np.ndarray, last: np.ndarray, day: np.ndarray) -> np.ndarray:
-            """Money that settles instalments cursor..last (inclusive) of ``idx`` on ``day``."""
-            c = cursor[idx]
-            amount = sch.cum_total[idx, last + 1] - sch.cum_total[idx, c] - excess[idx]
-            span = last - c
-            for j in range(int(span.max(initial=-1)) + 1):
-                m = span >= j
-                k = c[m] + j
-                late_days = np.maximum(0, day[m] - sch.due[idx[m], k] - 1)
-                amount[m] += sch.per_day[idx[m], k] * late_days
-            return np.asarray(amount)
+        settle = ar.settle_amount
 
         # --- litigation: filing, cases in court, resolution --------------------------
         in_court = (orig <= t) & (lit_state == 1)
@@ -185,15 +162,14 @@ def run(
                 0,
             )
             pay(fi, amount, day[full], 4)
-            cursor[fi] = term[fi]
+            ar.advance(fi, term[fi], day[full])
             pi = resolving[~full]
             j = np.floor(share[~full] * (count_prev[pi] - cursor[pi])).astype(np.int64)
             part = pi[j >= 1]
             if len(part):
                 amount = settle(part, cursor[part] + j[j >= 1] - 1, day[~full][j >= 1])
                 pay(part, amount, day[~full][j >= 1], 4)
-                cursor[part] += j[j >= 1]
-                excess[part] = 0
+                ar.advance(part, cursor[part] + j[j >= 1], day[~full][j >= 1])
             lit_state[resolving] = 2
             recovered = paid[resolving]
             cost[resolving] += costs["litigation_share"] * recovered / 100
@@ -219,10 +195,11 @@ def run(
         day = np.maximum(due_day[ontime] - early, ms)
         amount = settle(ontime, kd[ontime], day)
         pay(ontime, amount, day, 0)
-        cursor[ontime] += 1
-        excess[ontime] = 0
+        ar.advance(ontime, cursor[ontime] + 1, day)
+        # A payoff needs two instalments left after this one: money for just the last
+        # instalment is held by postloan as an advance for it, not read as a payoff.
         po = ontime[
-            (kd[ontime] < term[ontime] - 1) & (days_left[ontime] >= 1) & (u[1, ontime] < beh.payoff)
+            (kd[ontime] < term[ontime] - 2) & (days_left[ontime] >= 1) & (u[1, ontime] < beh.payoff)
         ]
         if len(po):
             day = due_day[po] + 1 + (u[10, po] * days_left[po]).astype(np.int64)
@@ -232,7 +209,7 @@ def run(
                 - (sch.cum_principal[po, nxt + 1] - sch.cum_principal[po, nxt])
             )
             pay(po, amount, day, 2)
-            cursor[po] = term[po]
+            ar.advance(po, term[po], day)
 
         missed = np.flatnonzero(miss)
         cost[missed] += beh.contacts * costs["contact"]
@@ -250,10 +227,9 @@ def run(
         day = due_day[late] + 1 + (u[9, late] * days_left[late]).astype(np.int64)
         amount = settle(late, kd[late], day)
         pay(late, amount, day, 1)
-        cursor[late] += 1
-        excess[late] = 0
+        ar.advance(late, cursor[late] + 1, day)
         rest = np.setdiff1d(missed, late, assume_unique=True)
-        _partial(beh, pay, sch, rest[u[3, rest] < beh.partial_share], u, cursor, excess, due_day)
+        _partial(beh, pay, ar, rest[u[3, rest] < beh.partial_share], u, due_day)
 
         # --- delinquent loans -----------------------------------------------------------
         dl = np.flatnonzero(active & (n0 >= 1))
@@ -288,14 +264,12 @@ def run(
         pay(ci, amount, day, 1)
         if rcure.any():  # relabel the restructure cures' channel
             out.txn["channel"][-1][rcure[cure]] = 3
-        cursor[ci] = count_now[ci]
-        excess[ci] = 0
+        ar.advance(ci, count_now[ci], day)
         oi = dl[one]
         day = any_day[oi]
         amount = settle(oi, cursor[oi], day)
         pay(oi, amount, day, 1)
-        cursor[oi] += 1
-        excess[oi] = 0
+        ar.advance(oi, cursor[oi] + 1, day)
         ri = dl[~cure & ~one]
         fail = ri[has_due[ri] & (u[4, ri] < beh.failed_share)]
         _txn(
@@ -306,7 +280,7 @@ def run(
             1,
             t,
         )
-        _partial(beh, pay, sch, ri[u[3, ri] < beh.partial_share], u, cursor, excess, any_day)
+        _partial(beh, pay, ar, ri[u[3, ri] < beh.partial_share], u, any_day)
 
         # --- month-end --------------------------------------------------------------------
         closed |= (cursor >= term) & (orig <= t)
@@ -320,7 +294,7 @@ def run(
                 amount = (
                     sch.cum_total[charged_now, cn]
                     - sch.cum_total[charged_now, ci]
-                    - excess[charged_now]
+                    - ar.paid_on_oldest(charged_now)
                     + sch.cum_principal[charged_now, term[charged_now]]
                     - sch.cum_principal[charged_now, cn]
                 )
@@ -336,8 +310,9 @@ def run(
         c = np.minimum(cursor[rec], term[rec] - 1)
         dpd = np.where(n_end > 0, me - sch.due[rec, c], 0)
         balance = sch.cum_principal[rec, term[rec]] - sch.cum_principal[rec, cursor[rec]]
+        balance -= np.where(cursor[rec] < term[rec], ar.paid_principal(rec), 0)
         overdue = sch.cum_total[rec, count_now[rec]] - sch.cum_total[rec, cursor[rec]]
-        overdue = np.maximum(overdue - excess[rec], 0)
+        overdue = np.maximum(overdue - ar.paid_on_oldest(rec), 0)
         window = t - cal.offset
         if window < 0:
             continue
@@ -393,19 +368,19 @@ def _txn(
 def _partial(
     beh: Behaviour,
     pay: Callable[[np.ndarray, np.ndarray, np.ndarray, int], None],
-    sch: Schedules,
+    ar: Arrears,
     idx: np.ndarray,
     u: np.ndarray,
-    cursor: np.ndarray,
-    excess: np.ndarray,
     day: np.ndarray,
 ) -> None:
-    """A part payment of the oldest unpaid instalment, never enough to settle it."""
-    c = cursor[idx]
-    inst = sch.cum_total[idx, c + 1] - sch.cum_total[idx, c]
+    """A part payment (a share of the instalment) on the oldest unpaid instalment,
+    always less than what settles it."""
+    d = day[idx]
+    c = ar.cursor[idx]
+    inst = ar.cum_total[idx, c + 1] - ar.cum_total[idx, c]
     frac = beh.partial_lo + u[10, idx] * (beh.partial_hi - beh.partial_lo)
-    amount = np.floor(frac * inst).astype(np.int64) - excess[idx]
+    amount = np.minimum(np.floor(frac * inst).astype(np.int64), ar.debt(idx, d) - 1)
     ok = amount > 0
-    idx = idx[ok]
-    pay(idx, amount[ok], day[idx], 1)
-    excess[idx] += amount[ok]
+    idx, amount, d = idx[ok], amount[ok], d[ok]
+    pay(idx, amount, d, 1)
+    ar.part_pay(idx, amount, d)

@@ -129,7 +129,7 @@ class Oracle:
             matured = 1.0 - due
             days_left = cal.month_len[m] - day
             payoff = np.where(
-                (due > 0) & (m - orig - 1 < term - 1) & (days_left >= 1), beh.payoff, 0.0
+                (due > 0) & (m - orig - 1 < term - 2) & (days_left >= 1), beh.payoff, 0.0
             )
             p_miss = beh.miss(zn, shock)
             p_late = beh.late(zn, dark) * (days_left >= 1)

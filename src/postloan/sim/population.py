@@ -22,7 +22,7 @@ from postloan.sim.identity import PROVINCES, addresses, names, national_ids, pho
 
 __all__ = ["Book", "build_book"]
 
-_RATE_SCALE = 10_000  # annual rates carry 4 decimals (0.1248)
+RATE_SCALE = 10_000  # annual rates carry 4 decimals (0.1248)
 
 
 @dataclass
@@ -42,7 +42,7 @@ class Book:
     principal: np.ndarray  # int64 fen
     rate_num: np.ndarray  # int64, annual rate × 10_000
     orig_month: np.ndarray  # int32, month index of disbursement
-    disb_day: np.ndarray  # int32, 1..28
+    disb_day: np.ndarray  # int32, 1..27
     region: np.ndarray
     officer: np.ndarray
     branch: np.ndarray
@@ -108,19 +108,19 @@ def build_book(cfg: SimConfig, cal: SimCalendar, rng: np.random.Generator, loans
         principal[idx] = (
             np.round(amount / 100).astype(np.int64) * 100 * 100
         )  # whole 100 CNY, in fen
-        lo = int(Decimal(str(spec["rate_min"])) * _RATE_SCALE)
-        hi = int(Decimal(str(spec["rate_max"])) * _RATE_SCALE)
-        if not 0 <= lo <= hi <= _RATE_SCALE:
+        lo = int(Decimal(str(spec["rate_min"])) * RATE_SCALE)
+        hi = int(Decimal(str(spec["rate_max"])) * RATE_SCALE)
+        if not 0 <= lo <= hi <= RATE_SCALE:
             raise ConfigError(f"products.{name}: need 0 <= rate_min <= rate_max <= 1")
         # Riskier borrowers are priced higher: the rate rises with the unobserved quality draw.
         quality = rng.standard_normal(k)
         u = 1 / (1 + np.exp(-1.2 * quality - 0.6 * rng.standard_normal(k)))
         rate_num[idx] = lo + np.round(u * (hi - lo) / 4).astype(np.int64) * 4
-        mid = (lo + hi) / 2 / _RATE_SCALE
+        mid = (lo + hi) / 2 / RATE_SCALE
         rcfg = cfg["risk"]
         risk[idx] = (
             float(spec["risk"])
-            + float(rcfg["rate_loading"]) * (rate_num[idx] / _RATE_SCALE - mid)
+            + float(rcfg["rate_loading"]) * (rate_num[idx] / RATE_SCALE - mid)
             + float(rcfg["initial_sd"]) * 0.6 * quality
         )
         day_count.append(str(spec["day_count"]))
@@ -156,7 +156,7 @@ def build_book(cfg: SimConfig, cal: SimCalendar, rng: np.random.Generator, loans
     )
     age = rng.integers(int(bcfg["age_min"]), int(bcfg["age_max"]) + 1, n)
     orig_month = (rng.random(n) * cal.origination_months).astype(np.int32)
-    disb_day = rng.integers(1, 29, n).astype(np.int32)
+    disb_day = rng.integers(1, 28, n).astype(np.int32)  # due days 1-27: before every month-end
     year = cal.year_of(orig_month) - age
     birth = year.astype(np.int64) * 10000 + rng.integers(1, 13, n) * 100 + rng.integers(1, 29, n)
     english = rng.random(n) < float(bcfg["english_share"])

@@ -17,7 +17,6 @@ from postloan.sim.calendar import SimCalendar
 from postloan.sim.config import SimConfig
 from postloan.sim.oracle import Oracle
 from postloan.sim.population import (
-    _RATE_SCALE,
     Book,
     borrowers_frame,
     build_book,
@@ -66,7 +65,7 @@ def simulate(config: SimConfig, *, loans: int, months: int, seed: int) -> SimRes
     currency = str(cal_cfg["currency"])
     loans_df = loans_frame(book, cal, currency)
     sched = generate_schedules(loans_df)
-    sch = engine.build_schedules(book, sched, _RATE_SCALE)
+    sch = engine.build_schedules(book, sched)
     beh = Behaviour(config, book.regions, len(cal.month_end), cal.offset)
     rcfg = config["risk"]
     oracle = Oracle(book, cal, beh, float(rcfg["ar_phi"]), float(rcfg["ar_sigma"]))
