@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import polars as pl
+
 from postloan.batch.reference import iter_books, reference_states, states_frame
 from postloan.commands.demo import sample_feeds_dir
 from postloan.domain.loan_state import loan_state_as_of
@@ -53,3 +55,40 @@ def test_frames_and_repository_give_the_same_states(store: Store) -> None:
     table = states_frame(from_frames)
     assert table.height == 47
     assert table["principal_outstanding"].sum() == sum(s.principal_outstanding for s in one_by_one)
+
+
+def test_reference_states_frame_has_the_contract_schema(store: Store) -> None:
+    from postloan.batch.reference import STATE_SCHEMA, reference_states_frame
+
+    import_directory(sample_feeds_dir(), store)
+    with store.begin() as conn:
+        frames = (
+            loans_frame(conn),
+            schedules_frame(conn),
+            transactions_frame(conn),
+            marks_frame(conn),
+        )
+    table = reference_states_frame(*frames, ON, ServicingPolicy.default())
+    assert dict(table.schema) == STATE_SCHEMA
+    assert table["loan_id"].is_sorted() and table.height == 47
+    assert set(table["classification"]) <= {
+        "normal",
+        "special_mention",
+        "substandard",
+        "doubtful",
+        "loss",
+    }
+    # money is conserved in every row
+    conserved = table.select(
+        (
+            pl.col("principal_paid")
+            + pl.col("interest_paid")
+            + pl.col("fee_paid")
+            + pl.col("penalty_paid")
+            + pl.col("credit_balance")
+            + pl.col("advance_balance")
+            + pl.col("recovered")
+            == pl.col("total_paid")
+        ).all()
+    ).item()
+    assert conserved

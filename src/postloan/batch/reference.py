@@ -116,46 +116,67 @@ def reference_states(
     return states
 
 
-STATE_COLUMNS = (
-    "loan_id",
-    "status",
-    "days_past_due",
-    "overdue_since",
-    "bucket",
-    "classification",
-    "ifrs9_stage",
-    "principal_outstanding",
-    "overdue_principal",
-    "overdue_interest",
-    "overdue_fee",
-    "penalty_outstanding",
-    "advance_balance",
-    "total_paid",
-    "failed_debits",
-)
+#: The loan-state frame: one row per loan disbursed on or before the business date,
+#: every ``LoanState`` field but the schedule. Amounts are Int64 minor units. The
+#: vectorised kernel, the Spark engine and the snapshot store all use this schema.
+STATE_SCHEMA: dict[str, pl.DataType] = {
+    "loan_id": pl.Utf8(),
+    "currency": pl.Utf8(),
+    "business_date": pl.Date(),
+    "status": pl.Utf8(),
+    "days_past_due": pl.Int32(),
+    "overdue_since": pl.Date(),
+    "bucket": pl.Utf8(),
+    "classification": pl.Utf8(),
+    "classification_reasons": pl.List(pl.Utf8()),
+    "ifrs9_stage": pl.Int8(),
+    "principal_outstanding": pl.Int64(),
+    "overdue_principal": pl.Int64(),
+    "overdue_interest": pl.Int64(),
+    "overdue_fee": pl.Int64(),
+    "interest_outstanding": pl.Int64(),
+    "fee_outstanding": pl.Int64(),
+    "penalty_outstanding": pl.Int64(),
+    "principal_paid": pl.Int64(),
+    "interest_paid": pl.Int64(),
+    "fee_paid": pl.Int64(),
+    "penalty_paid": pl.Int64(),
+    "penalty_charged": pl.Int64(),
+    "waived": pl.Int64(),
+    "written_off": pl.Int64(),
+    "recovered": pl.Int64(),
+    "credit_balance": pl.Int64(),
+    "advance_balance": pl.Int64(),
+    "total_paid": pl.Int64(),
+    "last_payment_date": pl.Date(),
+    "failed_debits": pl.Int32(),
+    "next_due_date": pl.Date(),
+    "next_due_amount": pl.Int64(),
+}
+STATE_COLUMNS = tuple(STATE_SCHEMA)
 
 
 def states_frame(states: list[LoanState]) -> pl.DataFrame:
-    """Loan states as a frame (amounts Int64 minor units), ready for the snapshot store."""
-    rows = [{k: getattr(s, k) for k in STATE_COLUMNS} for s in states]
-    frame = pl.DataFrame(
-        rows,
-        schema={
-            "loan_id": pl.Utf8,
-            "status": pl.Utf8,
-            "days_past_due": pl.Int32,
-            "overdue_since": pl.Date,
-            "bucket": pl.Utf8,
-            "classification": pl.Utf8,
-            "ifrs9_stage": pl.Int8,
-            "principal_outstanding": pl.Int64,
-            "overdue_principal": pl.Int64,
-            "overdue_interest": pl.Int64,
-            "overdue_fee": pl.Int64,
-            "penalty_outstanding": pl.Int64,
-            "advance_balance": pl.Int64,
-            "total_paid": pl.Int64,
-            "failed_debits": pl.Int32,
-        },
-    )
-    return frame
+    """Loan states as a ``STATE_SCHEMA`` frame sorted by loan id."""
+    rows = []
+    for state in states:
+        row = {k: getattr(state, k) for k in STATE_COLUMNS}
+        row["status"] = str(row["status"])
+        row["classification"] = str(row["classification"])
+        row["classification_reasons"] = list(row["classification_reasons"])
+        rows.append(row)
+    return pl.DataFrame(rows, schema=STATE_SCHEMA).sort("loan_id")
+
+
+def reference_states_frame(
+    loans: pl.DataFrame,
+    schedules: pl.DataFrame,
+    transactions: pl.DataFrame,
+    marks: pl.DataFrame,
+    business_date: date,
+    policy: ServicingPolicy,
+) -> pl.DataFrame:
+    """The per-loan reference over whole-loan frames (the store's batch frames):
+    the oracle the vectorised kernel and the Spark engine must reproduce exactly."""
+    books = list(iter_books(loans, schedules, transactions, marks))
+    return states_frame(reference_states(books, business_date, policy))
