@@ -114,7 +114,12 @@ def import_directory(
     own = store is None
     store = store or open_store()
     try:
-        return _run(store, directory, files, force, clock)
+        report = _run(store, directory, files, force, clock)
+        if report.released or any(f.loaded for f in report.files):
+            from postloan.batch.pipeline import refresh_mirror  # the batch's Parquet book
+
+            refresh_mirror(store)
+        return report
     finally:
         if own:
             store.close()

@@ -223,3 +223,42 @@ class LoanStateCurrent(Base):
     overdue_interest: Mapped[int] = mapped_column(BigInteger, default=0)
     penalty_outstanding: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LoanEvent(Base):
+    """A roll event of the close of business; ``event_id`` hashes (loan, date, type)."""
+
+    __tablename__ = "loan_events"
+
+    event_id: Mapped[str] = mapped_column(Id, primary_key=True)
+    loan_id: Mapped[str] = mapped_column(Id, index=True)
+    business_date: Mapped[date] = mapped_column(Date, index=True)
+    event_type: Mapped[str] = mapped_column(Short)
+    from_value: Mapped[str | None] = mapped_column(Short)
+    to_value: Mapped[str | None] = mapped_column(Short)
+
+
+class Watermark(Base):
+    """How far a batch has closed: ``name='eod'`` holds ``last_closed_business_date``."""
+
+    __tablename__ = "watermarks"
+
+    name: Mapped[str] = mapped_column(Short, primary_key=True)
+    last_closed_business_date: Mapped[date] = mapped_column(Date)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class EodRun(Base):
+    """One close-of-business run of one business date (an auditable record)."""
+
+    __tablename__ = "eod_runs"
+
+    run_id: Mapped[str] = mapped_column(Id, primary_key=True)
+    business_date: Mapped[date] = mapped_column(Date, index=True)
+    engine: Mapped[str] = mapped_column(Short)
+    status: Mapped[str] = mapped_column(String(16))  # running|done (a crash leaves running)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    loans: Mapped[int] = mapped_column(BigInteger, default=0)
+    events: Mapped[int] = mapped_column(BigInteger, default=0)
+    content_hashes: Mapped[str | None] = mapped_column(Text)  # JSON: table -> sha256

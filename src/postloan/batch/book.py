@@ -1,0 +1,151 @@
+"""The Parquet mirror of the book: loans, schedules, transactions and marks in
+loan-id hash partitions under ``$POSTLOAN_HOME/book``.
+
+Reading 36M schedule rows back from SQLite takes minutes; Parquet takes
+seconds, and a partition holds whole loans, so the close of business can load
+one partition's four tables, compute, write and move on (bounded memory for a
+book larger than memory). Layout::
+
+    book/manifest.json                   {"partitions": N, "loans": L}
+    book/part-NNNN/loans.parquet         (and schedules, transactions, marks)
+
+The mirror is rewritten after each successful import, into a staging folder
+that replaces the old one by rename, so a reader sees the old or the new book,
+never a mix. A loan's partition is ``crc32(loan_id) % N`` (stable across
+processes and Polars versions, unlike Polars' own hash).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from postloan.domain.errors import NotFound
+
+if TYPE_CHECKING:
+    from postloan.store.db import Store
+
+TABLES = ("loans", "schedules", "transactions", "marks")
+#: Loans per partition when the caller does not choose the partition count.
+LOANS_PER_PARTITION = 250_000
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True, slots=True)
+class BookFrames:
+    """The four input frames of a set of whole loans (the store's batch frame schemas)."""
+
+    loans: pl.DataFrame
+    schedules: pl.DataFrame
+    transactions: pl.DataFrame
+    marks: pl.DataFrame
+
+    def as_tuple(self) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+        return (self.loans, self.schedules, self.transactions, self.marks)
+
+
+def book_dir(home: Path) -> Path:
+    return home / "book"
+
+
+def partition_of(loan_ids: pl.Series, partitions: int) -> pl.Series:
+    """Each loan id's partition number, ``crc32(id) % partitions``."""
+    values = [zlib.crc32(s.encode("utf-8")) % partitions for s in loan_ids.to_list()]
+    return pl.Series("part", values, dtype=pl.Int32)
+
+
+def write_book(frames: BookFrames, root: Path, partitions: int | None = None) -> int:
+    """Replace the mirror at ``root`` with ``frames`` split into hash partitions;
+    returns the number of partitions written."""
+    n = partitions or max(1, -(-frames.loans.height // LOANS_PER_PARTITION))
+    parts = pl.DataFrame(
+        {"loan_id": frames.loans["loan_id"], "part": partition_of(frames.loans["loan_id"], n)}
+    )
+    root.parent.mkdir(parents=True, exist_ok=True)
+    staging = root.parent / f".{root.name}-staging-{os.getpid()}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir()
+    tagged = {
+        name: frame.join(parts, on="loan_id", how="inner")
+        for name, frame in zip(TABLES, frames.as_tuple(), strict=True)
+    }
+    for i in range(n):
+        folder = staging / f"part-{i:04d}"
+        folder.mkdir()
+        for name, frame in tagged.items():
+            piece = frame.filter(pl.col("part") == i).drop("part")
+            piece.write_parquet(folder / f"{name}.parquet", compression="zstd", statistics=True)
+    manifest = {"partitions": n, "loans": frames.loans.height}
+    (staging / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    old = root.parent / f".{root.name}-old-{os.getpid()}"
+    if root.exists():
+        root.rename(old)
+    staging.rename(root)
+    if old.exists():
+        shutil.rmtree(old)
+    return n
+
+
+def partition_count(root: Path) -> int:
+    """How many partitions the mirror at ``root`` holds."""
+    path = root / MANIFEST
+    if not path.exists():
+        raise NotFound(
+            f"no book mirror under {root}; import the feeds with `postloan import DIR` first"
+        )
+    return int(json.loads(path.read_text(encoding="utf-8"))["partitions"])
+
+
+def read_partition(root: Path, index: int) -> BookFrames:
+    """One partition's four tables (whole loans)."""
+    folder = root / f"part-{index:04d}"
+    loaded = [pl.read_parquet(folder / f"{name}.parquet") for name in TABLES]
+    return BookFrames(*loaded)
+
+
+def iter_partitions(root: Path) -> Iterator[BookFrames]:
+    for i in range(partition_count(root)):
+        yield read_partition(root, i)
+
+
+def read_book(root: Path) -> BookFrames:
+    """The whole mirror in memory (small books and tests)."""
+    parts = list(iter_partitions(root))
+    return BookFrames(
+        *(
+            pl.concat([getattr(p, name) for p in parts], how="vertical").sort("loan_id")
+            for name in TABLES
+        )
+    )
+
+
+def store_frames(store: Store) -> BookFrames:
+    """The book as the store's batch frames (``loans_frame`` …)."""
+    from postloan.store.repository import (
+        loans_frame,
+        marks_frame,
+        schedules_frame,
+        transactions_frame,
+    )
+
+    with store.begin() as conn:
+        return BookFrames(
+            loans_frame(conn),
+            schedules_frame(conn),
+            transactions_frame(conn),
+            marks_frame(conn),
+        )
+
+
+def refresh_book(store: Store, partitions: int | None = None) -> int:
+    """Rewrite ``$POSTLOAN_HOME/book`` from the operational store (after an import)."""
+    return write_book(store_frames(store), book_dir(store.settings.home), partitions)

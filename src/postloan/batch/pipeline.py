@@ -1,0 +1,379 @@
+"""The close-of-business runner: loads, partitions, runs the steps, writes, commits.
+
+For one business date D it streams the book mirror's partitions (whole loans):
+computes the loan state (steps 1–5, ``engines.compute_states``), yesterday's
+state for ROLL_EVENTS (the D−1 ``loan_state`` snapshot if there is one, else
+computed from the book), the DPD history for FEATURES (earlier snapshots), and
+runs the enabled steps. Then, in this order:
+
+1. the snapshot partitions of D (``loan_state``, ``loan_events``, ``features``,
+   ``kpi``), each replaced atomically;
+2. one database transaction: upsert ``loan_state_current`` and ``loan_events``
+   (unique ``event_id``), move the watermark ``last_closed_business_date``,
+   mark the ``eod_runs`` row done with the files' SHA-256.
+
+Everything is a function of the book and D, so a crash anywhere leaves either
+the old outputs or files a re-run replaces with identical bytes, and the
+watermark only moves in the committing transaction. ``POSTLOAN_EOD_KILL_AT``
+(``stage`` or ``stage@YYYY-MM-DD``) makes the process SIGKILL itself at a stage,
+for the crash tests; :data:`STAGES` lists them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Connection, insert, select, update
+
+from postloan.batch.book import BookFrames, book_dir, partition_count, read_partition, refresh_book
+from postloan.batch.engines import compute_states
+from postloan.batch.steps import StepContext, partition_count_setting, resolve_steps
+from postloan.batch.steps.events import COMPARED, empty_events
+from postloan.batch.steps.features import HISTORY_SCHEMA, empty_history
+from postloan.domain.errors import NotFound, ValidationError
+from postloan.domain.policy import ServicingPolicy
+from postloan.policy_config import load_policy, read_config
+from postloan.store import tables as t
+from postloan.store.bulk import upsert
+from postloan.store.db import Store
+from postloan.store.snapshots import PART_FILE, SnapshotStore
+
+WATERMARK = "eod"
+KILL_ENV = "POSTLOAN_EOD_KILL_AT"
+#: Output tables in the snapshot store, and the frame each one holds.
+OUTPUTS = {"loan_state": "state", "loan_events": "events", "features": "features", "kpi": "kpi"}
+STAGES = (
+    "start",
+    "partition",
+    "snapshot:loan_state",
+    "snapshot:loan_events",
+    "snapshot:features",
+    "snapshot:kpi",
+    "db:upsert",
+    "db:commit",
+    "done",
+)
+HISTORY_DAYS = 365
+CURRENT_COLUMNS = (
+    "loan_id",
+    "business_date",
+    "days_past_due",
+    "overdue_since",
+    "bucket",
+    "classification",
+    "ifrs9_stage",
+    "principal_outstanding",
+    "overdue_principal",
+    "overdue_interest",
+    "penalty_outstanding",
+)
+
+Reporter = Callable[..., None]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _silent(_event: str, **_fields: Any) -> None:
+    """The default reporter: report nothing."""
+
+
+def checkpoint(stage: str, business_date: date) -> None:
+    """Kill this process here when ``POSTLOAN_EOD_KILL_AT`` names the stage (crash tests)."""
+    wanted = os.environ.get(KILL_ENV)
+    if not wanted:
+        return
+    name, _, on = wanted.partition("@")
+    if name == stage and (not on or on == business_date.isoformat()):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+@dataclass(frozen=True, slots=True)
+class EodResult:
+    business_date: date
+    run_id: str
+    loans: int
+    events: int
+    content_hashes: dict[str, str] = field(default_factory=dict)
+
+
+def last_closed_business_date(conn: Connection) -> date | None:
+    """The watermark: the last business date whose outputs are all committed."""
+    w = t.Watermark
+    found = conn.execute(
+        select(w.last_closed_business_date).where(w.name == WATERMARK)
+    ).scalar_one_or_none()
+    return found
+
+
+def plan_dates(
+    watermark: date | None,
+    on: date | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> list[date]:
+    """The business dates a ``postloan eod`` invocation closes, in order."""
+    if on is not None:
+        if start is not None or end is not None:
+            raise ValidationError("give either --date or --from/--to, not both")
+        return [on]
+    if end is None:
+        raise ValidationError(
+            "say which date to close: --date YYYY-MM-DD, or --to YYYY-MM-DD "
+            "(with --from, or continuing from the last closed business date)"
+        )
+    if start is None:
+        if watermark is None:
+            raise ValidationError(
+                "no business date has been closed yet; start with --date YYYY-MM-DD "
+                "or --from YYYY-MM-DD"
+            )
+        start = watermark + timedelta(days=1)
+    if start > end:
+        if watermark is not None and end <= watermark:
+            return []  # already closed up to --to
+        raise ValidationError(f"--from {start} is after --to {end}")
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def _file_sha256(path: os.PathLike[str] | str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class _Inputs:
+    """Yesterday's states and the DPD history, read once per date from the snapshots."""
+
+    def __init__(self, snapshots: SnapshotStore, business_date: date) -> None:
+        self.snapshots = snapshots
+        self.business_date = business_date
+        prev = business_date - timedelta(days=1)
+        self.prev: pl.DataFrame | None = None
+        if prev in snapshots.dates("loan_state"):
+            self.prev = snapshots.read("loan_state", prev).select(COMPARED)
+
+    def prev_state(
+        self,
+        frames: BookFrames,
+        policy: ServicingPolicy,
+        engine: str,
+        master: str | None,
+    ) -> pl.DataFrame:
+        if self.prev is not None:
+            return self.prev.join(frames.loans.select("loan_id"), on="loan_id", how="semi")
+        day = self.business_date - timedelta(days=1)
+        return compute_states(frames, day, policy, engine, master).select(COMPARED)
+
+    def history(self, loan_ids: pl.DataFrame) -> pl.DataFrame:
+        end = self.business_date - timedelta(days=1)
+        start = self.business_date - timedelta(days=HISTORY_DAYS - 1)
+        try:
+            lazy = self.snapshots.scan("loan_state", start, end)
+        except NotFound:
+            return empty_history()
+        return (
+            lazy.select(list(HISTORY_SCHEMA))
+            .join(loan_ids.lazy(), on="loan_id", how="semi")
+            .collect()
+        )
+
+
+def _start_run(store: Store, business_date: date, engine: str, now: datetime) -> str:
+    run_id = f"eod-{business_date.isoformat()}-{now.strftime('%Y%m%dT%H%M%S')}-"
+    run_id += secrets.token_hex(3)
+    with store.begin() as conn:
+        conn.execute(
+            insert(t.EodRun).values(
+                run_id=run_id,
+                business_date=business_date,
+                engine=engine,
+                status="running",
+                started_at=now,
+                loans=0,
+                events=0,
+            )
+        )
+    return run_id
+
+
+def ensure_book(store: Store) -> None:
+    """Build the Parquet book mirror from the store when there is none yet."""
+    try:
+        partition_count(book_dir(store.settings.home))
+    except NotFound:
+        refresh_mirror(store)
+
+
+def refresh_mirror(store: Store) -> int:
+    """Rewrite the book mirror from the store with the configured partition count
+    (``eod.partitions``); called after every successful import."""
+    section = read_config(store.settings.config_file).get("eod")
+    return refresh_book(store, partition_count_setting(section))
+
+
+def run_date(
+    store: Store,
+    business_date: date,
+    *,
+    engine: str = "local",
+    master: str | None = None,
+    policy: ServicingPolicy | None = None,
+    report: Reporter = _silent,
+    clock: Callable[[], datetime] = utc_now,
+) -> EodResult:
+    """Close one business date; see the module docstring for the order of writes."""
+    settings = store.settings
+    policy = policy or load_policy(settings)
+    steps = resolve_steps(read_config(settings.config_file).get("eod"))
+    checkpoint("start", business_date)
+    ensure_book(store)
+    root = book_dir(settings.home)
+    parts = partition_count(root)
+    run_id = _start_run(store, business_date, engine, clock())
+    snapshots = SnapshotStore(settings.snapshot_dir)
+    inputs = _Inputs(snapshots, business_date)
+    names = {s.name for s in steps}
+    collected: dict[str, list[pl.DataFrame]] = {"state": [], "events": [], "features": []}
+    report("date_start", date=business_date.isoformat(), partitions=parts, run_id=run_id)
+    for i in range(parts):
+        frames = read_partition(root, i)
+        ctx = StepContext(business_date, policy, {})
+        ctx.frames.update(
+            loans=frames.loans,
+            schedules=frames.schedules,
+            transactions=frames.transactions,
+            marks=frames.marks,
+        )
+        ctx.frames["state"] = compute_states(frames, business_date, policy, engine, master)
+        if "ROLL_EVENTS" in names:
+            ctx.frames["prev_state"] = inputs.prev_state(frames, policy, engine, master)
+        if "FEATURES" in names:
+            ctx.frames["history"] = inputs.history(frames.loans.select("loan_id"))
+        for step in steps:
+            if step.scope == "partition":
+                step.run(ctx)
+        for key in collected:
+            if key in ctx.frames:
+                collected[key].append(ctx.frames[key])
+        checkpoint("partition", business_date)
+        report("partition_done", date=business_date.isoformat(), partition=i + 1, of=parts)
+    state = _concat(collected["state"]).sort("loan_id")
+    whole = StepContext(business_date, policy, {"state": state})
+    for step in steps:
+        if step.scope == "date":
+            step.run(whole)
+    outputs: dict[str, pl.DataFrame] = {"loan_state": state}
+    if "ROLL_EVENTS" in names:
+        outputs["loan_events"] = _concat(collected["events"], empty_events()).sort(
+            "loan_id", "event_id"
+        )
+    if "FEATURES" in names:
+        outputs["features"] = _concat(collected["features"]).sort("loan_id")
+    if "KPI_SNAPSHOT" in names:
+        outputs["kpi"] = whole.frames["kpi"]
+    hashes: dict[str, str] = {}
+    for table in OUTPUTS:
+        checkpoint(f"snapshot:{table}", business_date)
+        if table in outputs:
+            path = snapshots.write(table, business_date, outputs[table])
+            hashes[table] = _file_sha256(path)
+        else:
+            snapshots.delete(table, business_date)  # a step switched off since the last run
+    report("snapshots_written", date=business_date.isoformat(), tables=sorted(hashes))
+    events = outputs.get("loan_events", empty_events())
+    _commit(store, run_id, business_date, state, events, hashes, clock())
+    checkpoint("done", business_date)
+    report("date_done", date=business_date.isoformat(), loans=state.height, events=events.height)
+    return EodResult(business_date, run_id, state.height, events.height, hashes)
+
+
+def _concat(frames: list[pl.DataFrame], empty: pl.DataFrame | None = None) -> pl.DataFrame:
+    if not frames:
+        if empty is None:
+            raise NotFound("the book mirror has no partitions; import the feeds first")
+        return empty
+    return pl.concat(frames, how="vertical")
+
+
+def _commit(
+    store: Store,
+    run_id: str,
+    business_date: date,
+    state: pl.DataFrame,
+    events: pl.DataFrame,
+    hashes: dict[str, str],
+    now: datetime,
+) -> None:
+    """One transaction: current state, events, watermark, run record."""
+    with store.begin() as conn:
+        # SQLAlchemy keeps SQLite datetimes as naive UTC text; PostgreSQL takes the value
+        stamp: object = now
+        if conn.dialect.name == "sqlite":
+            stamp = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        current = state.select(CURRENT_COLUMNS).with_columns(
+            pl.col("ifrs9_stage").cast(pl.Int32), pl.lit(stamp).alias("updated_at")
+        )
+        checkpoint("db:upsert", business_date)
+        upsert(conn, "loan_state_current", current, ["loan_id"])
+        upsert(conn, "loan_events", events, ["event_id"])
+        mark = last_closed_business_date(conn)
+        if mark is None:
+            conn.execute(
+                insert(t.Watermark).values(
+                    name=WATERMARK, last_closed_business_date=business_date, updated_at=now
+                )
+            )
+        elif business_date > mark:
+            conn.execute(
+                update(t.Watermark)
+                .where(t.Watermark.name == WATERMARK)
+                .values(last_closed_business_date=business_date, updated_at=now)
+            )
+        conn.execute(
+            update(t.EodRun)
+            .where(t.EodRun.run_id == run_id)
+            .values(
+                status="done",
+                finished_at=now,
+                loans=state.height,
+                events=events.height,
+                content_hashes=json.dumps(hashes, sort_keys=True),
+            )
+        )
+        checkpoint("db:commit", business_date)
+
+
+def run_range(
+    store: Store,
+    dates: list[date],
+    *,
+    engine: str = "local",
+    master: str | None = None,
+    report: Reporter = _silent,
+    clock: Callable[[], datetime] = utc_now,
+) -> list[EodResult]:
+    """Close each date in order (catch-up); stops at the first failure."""
+    policy = load_policy(store.settings)
+    return [
+        run_date(store, d, engine=engine, master=master, policy=policy, report=report, clock=clock)
+        for d in dates
+    ]
+
+
+def snapshot_file(store: Store, table: str, business_date: date) -> str:
+    """Path of one output partition file (for reports and tests)."""
+    snapshots = SnapshotStore(store.settings.snapshot_dir)
+    return str(snapshots.partition_dir(table, business_date) / PART_FILE)

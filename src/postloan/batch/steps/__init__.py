@@ -1,0 +1,209 @@
+"""The close-of-business step registry: ordered, named steps with the frames they
+read and write, switched on, off and reordered by ``config.yaml`` section ``eod:``.
+
+Steps 1–5 (ACCRUE_PENALTY … CLASSIFY) are one pass over each loan's history and
+are computed together by ``postloan.batch.engines.compute_states``; the
+``STATE_SCHEMA`` frame carries each one's columns (:data:`STEP_COLUMNS`). They
+cannot be disabled or moved. The other steps are pure functions over frames of
+whole loans (``scope="partition"``) or over the whole date (``scope="date"``,
+run after every partition). Configuration::
+
+    eod:
+      steps: [ACCRUE_PENALTY, ..., KPI_SNAPSHOT]   # enabled steps in order (optional)
+      disabled: [FEATURES]                         # or switch single steps off
+      partitions: 8                                # book mirror partitions (optional)
+
+A step may only read frames that the inputs or an earlier enabled step provide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import polars as pl
+
+from postloan.batch.steps.events import roll_events
+from postloan.batch.steps.features import compute_features
+from postloan.batch.steps.kpi import kpi_rows
+from postloan.domain.errors import ConfigError
+from postloan.domain.policy import ServicingPolicy
+
+STATE_STEPS = ("ACCRUE_PENALTY", "ALLOCATE_PAYMENTS", "DAYS_PAST_DUE", "BUCKET", "CLASSIFY")
+STEP_NAMES = (
+    *STATE_STEPS,
+    "ROLL_EVENTS",
+    "FEATURES",
+    "SCORE",
+    "ALERTS",
+    "STRATEGY",
+    "KPI_SNAPSHOT",
+)
+INPUTS = ("loans", "schedules", "transactions", "marks", "prev_state", "history")
+
+#: Which ``STATE_SCHEMA`` columns each state step owns (loan_id, currency and
+#: business_date are keys every step shares).
+STEP_COLUMNS: dict[str, tuple[str, ...]] = {
+    "ACCRUE_PENALTY": ("penalty_charged", "penalty_outstanding"),
+    "ALLOCATE_PAYMENTS": (
+        "principal_outstanding",
+        "overdue_principal",
+        "overdue_interest",
+        "overdue_fee",
+        "interest_outstanding",
+        "fee_outstanding",
+        "principal_paid",
+        "interest_paid",
+        "fee_paid",
+        "penalty_paid",
+        "waived",
+        "written_off",
+        "recovered",
+        "credit_balance",
+        "advance_balance",
+        "total_paid",
+        "last_payment_date",
+        "failed_debits",
+        "next_due_date",
+        "next_due_amount",
+        "status",
+    ),
+    "DAYS_PAST_DUE": ("days_past_due", "overdue_since"),
+    "BUCKET": ("bucket",),
+    "CLASSIFY": ("classification", "classification_reasons", "ifrs9_stage"),
+}
+
+
+@dataclass
+class StepContext:
+    """The frames of one partition (or of the whole date) as steps fill them in."""
+
+    business_date: date
+    policy: ServicingPolicy
+    frames: dict[str, pl.DataFrame]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    name: str
+    reads: tuple[str, ...]
+    writes: tuple[str, ...]
+    scope: str  # "state" | "partition" | "date"
+    run: Callable[[StepContext], None]
+    doc: str
+
+
+def _state_step(_ctx: StepContext) -> None:
+    """Computed together by the engine (``compute_states``)."""
+
+
+def _roll_events(ctx: StepContext) -> None:
+    f = ctx.frames
+    f["events"] = roll_events(f["prev_state"], f["state"], ctx.business_date, ctx.policy)
+
+
+def _features(ctx: StepContext) -> None:
+    f = ctx.frames
+    f["features"] = compute_features(
+        f["state"], f["loans"], f["schedules"], f["history"], ctx.business_date
+    )
+
+
+def _score(_ctx: StepContext) -> None:
+    """No-op until the early-warning issue: scores and reason codes from ``features``."""
+
+
+def _alerts(_ctx: StepContext) -> None:
+    """No-op until the early-warning issue: alerts from scores, rules and events."""
+
+
+def _strategy(_ctx: StepContext) -> None:
+    """No-op until the collections issue: treatment paths (reminders, queues, legal)."""
+
+
+def _kpi(ctx: StepContext) -> None:
+    ctx.frames["kpi"] = kpi_rows(ctx.frames["state"], ctx.business_date, ctx.policy)
+
+
+_STATE_READS = ("loans", "schedules", "transactions", "marks")
+REGISTRY: dict[str, Step] = {
+    **{
+        name: Step(name, _STATE_READS, ("state",), "state", _state_step, "loan-state columns")
+        for name in STATE_STEPS
+    },
+    "ROLL_EVENTS": Step(
+        "ROLL_EVENTS",
+        ("state", "prev_state"),
+        ("events",),
+        "partition",
+        _roll_events,
+        "events: delinquency, bucket moves, cures, class/stage changes, status changes",
+    ),
+    "FEATURES": Step(
+        "FEATURES",
+        ("state", "loans", "schedules", "history"),
+        ("features",),
+        "partition",
+        _features,
+        "behavioural features (postloan.batch.steps.features)",
+    ),
+    "SCORE": Step("SCORE", ("features",), (), "partition", _score, _score.__doc__ or ""),
+    "ALERTS": Step("ALERTS", ("state",), (), "partition", _alerts, _alerts.__doc__ or ""),
+    "STRATEGY": Step("STRATEGY", ("state",), (), "partition", _strategy, _strategy.__doc__ or ""),
+    "KPI_SNAPSHOT": Step("KPI_SNAPSHOT", ("state",), ("kpi",), "date", _kpi, "KPI rows"),
+}
+
+
+def _names(value: Any, where: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where} must be a list of step names ({', '.join(STEP_NAMES)})")
+    unknown = [v for v in value if v not in REGISTRY]
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown step {unknown[0]!r}; known steps: {', '.join(STEP_NAMES)}"
+        )
+    return [str(v) for v in value]
+
+
+def resolve_steps(section: Any) -> list[Step]:
+    """The enabled steps in order, from the ``eod:`` config section (None: the default)."""
+    if section is None:
+        section = {}
+    if not isinstance(section, dict):
+        raise ConfigError("eod: must be a mapping (keys: steps, disabled, partitions)")
+    extra = set(section) - {"steps", "disabled", "partitions"}
+    if extra:
+        raise ConfigError(f"eod: unknown key {sorted(extra)[0]!r}; use steps, disabled, partitions")
+    order = _names(section.get("steps", list(STEP_NAMES)), "eod.steps")
+    if len(set(order)) != len(order):
+        dup = next(n for n in order if order.count(n) > 1)
+        raise ConfigError(f"eod.steps: {dup} is listed twice")
+    disabled = set(_names(section.get("disabled", []), "eod.disabled"))
+    enabled = [n for n in order if n not in disabled]
+    if tuple(enabled[: len(STATE_STEPS)]) != STATE_STEPS:
+        raise ConfigError(
+            f"eod.steps: {', '.join(STATE_STEPS)} are one state computation; they must all "
+            "be enabled and come first, in this order"
+        )
+    available = set(INPUTS)
+    for name in enabled:
+        step = REGISTRY[name]
+        missing = [r for r in step.reads if r not in available]
+        if missing:
+            raise ConfigError(
+                f"eod.steps: {name} reads {missing[0]!r}, which no earlier enabled step writes; "
+                "enable that step or move it before " + name
+            )
+        available.update(step.writes)
+    return [REGISTRY[n] for n in enabled]
+
+
+def partition_count_setting(section: Any) -> int | None:
+    if not isinstance(section, dict) or section.get("partitions") is None:
+        return None
+    value = section["partitions"]
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"eod.partitions must be a positive whole number, not {value!r}")
+    return value
