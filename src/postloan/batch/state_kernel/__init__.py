@@ -1,0 +1,256 @@
+"""Every loan's state on a business date, vectorised: the batch twin of the reference.
+
+``loan_states(loans, schedules, transactions, marks, business_date, policy)``
+returns exactly what ``postloan.batch.reference.reference_states_frame`` returns
+(``STATE_SCHEMA``, one row per loan disbursed on or before the date, sorted by
+loan id, every field equal); ``tests/unit/test_state_kernel_parity.py`` holds it
+to that on simulated books and generated edge cases.
+
+How. Loans are walked event by event, all loans at once (``walk``): the ``r``-th
+repayment, write-off or held-money day of every loan in one numpy pass, with the
+ledger reduced to a pointer per loan (``walk`` says why that is exact), penalty
+in closed form between events, and the classification and IFRS 9 state machines
+advanced a span at a time. Repayments, failed debits, write-offs, recoveries,
+money paid ahead (held as an advance) and full payoffs are native.
+
+The rest goes to the reference, whole loans at a time (``fallback_ids``): loans
+with marks, with fee, penalty, waiver or reversal transactions, with partial
+principal prepayments (they re-amortize), or inputs the reference rejects; and
+every loan when the policy asks for horizontal allocation, ``early_payment:
+prepayment``, more than one instalment held in advance or materiality thresholds.
+A loan's result never depends on the other loans in the frames.
+
+Spark. ``loan_states_arrow(loans, schedules, transactions, marks, business_date,
+policy)`` takes the four tables as ``pyarrow.Table``s holding a set of WHOLE
+loans (e.g. one ``applyInArrow`` group after ``repartition`` by loan id) and
+returns a ``pyarrow.Table`` with ``STATE_SCHEMA``; it is ``loan_states`` on the
+polars frames rebuilt from them. Input columns are the store's batch frames
+(``postloan.store.repository``: ``loans_frame``, ``schedules_frame``,
+``transactions_frame``, ``marks_frame``). Deterministic and free of I/O.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from postloan.batch.reference import STATE_SCHEMA, reference_states_frame
+from postloan.batch.state_kernel.book import prepare
+from postloan.batch.state_kernel.dates import NONE, day_number
+from postloan.batch.state_kernel.finish import CATEGORY_NAMES, STATUS, dates, finish
+from postloan.batch.state_kernel.walk import Walker
+from postloan.domain.policy import AllocationOrder, EarlyPayment, ServicingPolicy
+from postloan.domain.schedule import LoanTerms
+from postloan.feeds.loaders import terms_from_row
+
+__all__ = ["KernelRun", "loan_states", "loan_states_arrow", "native_policy"]
+
+
+def native_policy(policy: ServicingPolicy) -> bool:
+    """Whether the kernel computes loans itself under ``policy`` (else all go to the reference)."""
+    d, pre = policy.delinquency, policy.prepayment
+    return (
+        policy.allocation.order is AllocationOrder.VERTICAL
+        and pre.early_payment is EarlyPayment.ADVANCE
+        and pre.advance_max_instalments == 1
+        and d.materiality_absolute == 0
+        and d.materiality_relative == 0
+    )
+
+
+class KernelRun:
+    """One run's result and how many loans went to the reference (``fallback_ids``)."""
+
+    def __init__(self, states: pl.DataFrame, fallback_ids: list[str], native: int) -> None:
+        self.states = states
+        self.fallback_ids = fallback_ids
+        self.native = native
+
+    @property
+    def fallback_share(self) -> float:
+        total = self.native + len(self.fallback_ids)
+        return len(self.fallback_ids) / total if total else 0.0
+
+
+def loan_states(
+    loans: pl.DataFrame,
+    schedules: pl.DataFrame,
+    transactions: pl.DataFrame,
+    marks: pl.DataFrame,
+    business_date: date,
+    policy: ServicingPolicy,
+) -> pl.DataFrame:
+    """``reference_states_frame``'s result, computed in bulk (see the module docstring)."""
+    return run_kernel(loans, schedules, transactions, marks, business_date, policy).states
+
+
+def run_kernel(
+    loans: pl.DataFrame,
+    schedules: pl.DataFrame,
+    transactions: pl.DataFrame,
+    marks: pl.DataFrame,
+    business_date: date,
+    policy: ServicingPolicy,
+) -> KernelRun:
+    """``loan_states`` with the fallback count (benchmarks report it)."""
+    if not native_policy(policy):
+        states = reference_states_frame(
+            loans, schedules, transactions, marks, business_date, policy
+        )
+        return KernelRun(states, states["loan_id"].to_list(), 0)
+    book, fallback = prepare(loans, schedules, transactions, marks, business_date, policy)
+    cache: dict[int, LoanTerms] = {}
+
+    def terms_for(row: int) -> LoanTerms:
+        if row not in cache:
+            cache[row] = terms_from_row(loans.row(row, named=True))
+        return cache[row]
+
+    walker = Walker(book, day_number(business_date), policy, terms_for)
+    walker.run()
+    cols, late = finish(walker)
+    keep = ~late
+    ids = [x for x, k in zip(book.loan_id, keep.tolist(), strict=True) if k]
+    fallback = sorted(
+        set(fallback) | {x for x, k in zip(book.loan_id, late.tolist(), strict=True) if k}
+    )
+    native = _native_frame(loans, transactions, business_date, book.row[keep], ids, cols, keep)
+    parts = [native]
+    if fallback:
+        parts.append(
+            _reference(loans, schedules, transactions, marks, business_date, policy, fallback)
+        )
+    states = pl.concat(parts).sort("loan_id")
+    return KernelRun(states, fallback, native.height)
+
+
+def _reference(
+    loans: pl.DataFrame,
+    schedules: pl.DataFrame,
+    transactions: pl.DataFrame,
+    marks: pl.DataFrame,
+    business_date: date,
+    policy: ServicingPolicy,
+    ids: list[str],
+) -> pl.DataFrame:
+    chosen = pl.DataFrame({"loan_id": pl.Series(ids, dtype=pl.Utf8)})
+
+    def only(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.join(chosen, on="loan_id", how="semi", maintain_order="left")
+
+    return reference_states_frame(
+        only(loans), only(schedules), only(transactions), only(marks), business_date, policy
+    )
+
+
+def _native_frame(
+    loans: pl.DataFrame,
+    transactions: pl.DataFrame,
+    business_date: date,
+    rows: np.ndarray,
+    ids: list[str],
+    cols: dict[str, Any],
+    keep: np.ndarray,
+) -> pl.DataFrame:
+    def col(name: str) -> np.ndarray:
+        out: np.ndarray = cols[name][keep]
+        return out
+
+    reasons = cols["_reasons"]
+    charged = col("_charged_off")
+    frame = pl.DataFrame(
+        {
+            "loan_id": pl.Series(ids, dtype=pl.Utf8),
+            "currency": loans["currency"].gather(rows),
+            "business_date": pl.Series([business_date] * len(ids), dtype=pl.Date),
+            "status": pl.Series([STATUS[s] for s in col("_status").tolist()], dtype=pl.Utf8),
+            "days_past_due": pl.Series(col("days_past_due"), dtype=pl.Int32),
+            "overdue_since": dates(col("overdue_since")),
+            "classification": pl.Series(
+                [CATEGORY_NAMES[c] for c in col("_category").tolist()], dtype=pl.Utf8
+            ),
+            "classification_reasons": pl.Series(
+                [reasons[r] for r in col("_reason").tolist()], dtype=pl.List(pl.Utf8)
+            ),
+            "ifrs9_stage": pl.Series(col("ifrs9_stage"), dtype=pl.Int8),
+            "_charged_day": pl.Series(charged, dtype=pl.Int64),
+            **{
+                k: pl.Series(col(k), dtype=pl.Int64)
+                for k in (
+                    "principal_outstanding",
+                    "overdue_principal",
+                    "overdue_interest",
+                    "overdue_fee",
+                    "interest_outstanding",
+                    "fee_outstanding",
+                    "penalty_outstanding",
+                    "principal_paid",
+                    "interest_paid",
+                    "fee_paid",
+                    "penalty_paid",
+                    "penalty_charged",
+                    "written_off",
+                    "credit_balance",
+                    "advance_balance",
+                    "next_due_amount",
+                )
+            },
+            "next_due_date": dates(col("next_due_date")),
+        }
+    )
+    labels = cols["_bucket_labels"]
+    frame = frame.with_columns(
+        bucket=pl.Series([labels[b] for b in col("_bucket").tolist()], dtype=pl.Utf8),
+        waived=pl.lit(0, pl.Int64),
+    )
+    money = (
+        transactions.filter(pl.col("value_date") <= business_date)
+        .join(frame.select("loan_id", "_charged_day"), on="loan_id")
+        .group_by("loan_id")
+        .agg(
+            pl.col("amount").filter(pl.col("type") == "repayment").sum().alias("total_paid"),
+            pl.col("amount")
+            .filter(
+                (pl.col("type") == "repayment")
+                & (pl.col("_charged_day") != NONE)
+                & (pl.col("value_date").cast(pl.Int32).cast(pl.Int64) > pl.col("_charged_day"))
+            )
+            .sum()
+            .alias("recovered"),
+            pl.col("value_date")
+            .filter(pl.col("type") == "repayment")
+            .max()
+            .alias("last_payment_date"),
+            (pl.col("type") == "failed_debit").sum().cast(pl.Int32).alias("failed_debits"),
+        )
+    )
+    frame = frame.join(money, on="loan_id", how="left").with_columns(
+        pl.col("total_paid").fill_null(0).cast(pl.Int64),
+        pl.col("recovered").fill_null(0).cast(pl.Int64),
+        pl.col("failed_debits").fill_null(0).cast(pl.Int32),
+    )
+    return frame.select([pl.col(k).cast(v) for k, v in STATE_SCHEMA.items()])
+
+
+def loan_states_arrow(
+    loans: Any,
+    schedules: Any,
+    transactions: Any,
+    marks: Any,
+    business_date: date,
+    policy: ServicingPolicy,
+) -> Any:
+    """``loan_states`` on ``pyarrow.Table``s of whole loans; returns a ``pyarrow.Table``."""
+
+    def frame(table: Any) -> pl.DataFrame:
+        out = pl.from_arrow(table)
+        assert isinstance(out, pl.DataFrame)
+        return out
+
+    states = loan_states(
+        frame(loans), frame(schedules), frame(transactions), frame(marks), business_date, policy
+    )
+    return states.to_arrow()

@@ -1,0 +1,352 @@
+"""The walk: every loan's events in order, all loans at once (rank ``r`` = each loan's
+``r``-th event), with the ledger kept as a pointer per loan.
+
+Why a pointer is enough. With the vertical allocation order every payment settles
+instalments oldest first, so at any time instalments before the pointer (the first
+one still owing) are settled, the pointer's instalment may be part-paid, and the
+ones after it are untouched: their principal is as scheduled and the penalty on
+one of them is ``daily × days`` since it started accruing (``penalty``'s rounding
+point is one instalment-day). Only the pointer's instalment carries state
+(``rp ri rf rpen``, penalty settled through day ``sp``).
+
+Between two events of a loan its overdue-since date is fixed (the pointer's due
+date from its first past-due day on), so DPD rises by one a day; the five-category
+classification and the IFRS 9 stage are advanced a whole span at a time
+(``_span``), as ``replay``'s fast path does, and stepped exactly on the business date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import numpy as np
+
+from postloan.batch.state_kernel.book import ADVANCE, REPAY, WRITE_OFF, Book
+from postloan.batch.state_kernel.dates import I64, NEVER, NONE, add_months_days
+from postloan.domain.policy import Component, CureRule, ServicingPolicy
+from postloan.domain.prepayment import payoff
+from postloan.domain.schedule import Instalment, LoanTerms
+
+_SHIFT = 1 << 22
+_OFFSET = 1 << 21
+_EPOCH = date(1970, 1, 1)
+
+
+def _key(loan: I64, day: I64) -> I64:
+    out: I64 = loan * _SHIFT + (day + _OFFSET)
+    return out
+
+
+@dataclass(slots=True)
+class Walk:
+    """Per-loan state after the walk (arrays over the book's loans)."""
+
+    p: I64
+    rp: I64
+    ri: I64
+    rf: I64
+    rpen: I64
+    sp: I64
+    advance: I64
+    credit: I64
+    paid: dict[Component, I64]
+    closed: np.ndarray
+    charged_off: I64  # day of the write-off, or NONE
+    since_at_charge_off: I64
+    written_off: I64
+    penalty_written_off: I64
+    fallback: np.ndarray
+    category: I64  # held five-category rank through the day before ``seg``
+    cure: I64
+    last_default: I64
+    seg: I64  # first day not yet classified
+    since_last: I64
+    extra: dict[str, I64] = field(default_factory=dict)
+
+
+class Walker:
+    def __init__(
+        self,
+        book: Book,
+        on: int,
+        policy: ServicingPolicy,
+        terms_for: Callable[[int], LoanTerms],
+    ) -> None:
+        self.b = book
+        self.on = on
+        self.policy = policy
+        self.terms_for = terms_for
+        n = book.start.shape[0]
+        loan_of = np.repeat(np.arange(n, dtype=np.int64), book.end - book.start)
+        self.key_due = _key(loan_of, book.due)
+        self.key_pf = _key(loan_of, book.penalty_from)
+        zero = np.zeros(1, dtype=np.int64)
+        self.pc = np.concatenate((zero, np.cumsum(book.principal)))
+        self.ic = np.concatenate((zero, np.cumsum(book.interest)))
+        self.fc = np.concatenate((zero, np.cumsum(book.fee)))
+        self.dc = np.concatenate((zero, np.cumsum(book.daily)))
+        self.dpc = np.concatenate((zero, np.cumsum(book.daily * book.penalty_from)))
+        first = np.minimum(book.owing_next[book.start], book.end) if n else zero[:0]
+        self.w = Walk(
+            p=first.copy(),
+            rp=np.zeros(n, np.int64),
+            ri=np.zeros(n, np.int64),
+            rf=np.zeros(n, np.int64),
+            rpen=np.zeros(n, np.int64),
+            sp=book.disb - 1,
+            advance=np.zeros(n, np.int64),
+            credit=np.zeros(n, np.int64),
+            paid={c: np.zeros(n, np.int64) for c in Component},
+            closed=first >= book.end,
+            charged_off=np.full(n, NONE, np.int64),
+            since_at_charge_off=np.full(n, NONE, np.int64),
+            written_off=np.zeros(n, np.int64),
+            penalty_written_off=np.zeros(n, np.int64),
+            fallback=np.zeros(n, bool),
+            category=np.zeros(n, np.int64),
+            cure=np.full(n, NONE, np.int64),
+            last_default=np.full(n, NONE, np.int64),
+            seg=book.disb.copy(),
+            since_last=np.full(n, NONE, np.int64),
+        )
+        live = ~self.w.closed
+        self._load(np.nonzero(live)[0], first[live], book.disb[live])
+
+    # ---- helpers --------------------------------------------------------------------
+
+    def _load(self, idx: I64, j: I64, t: I64) -> None:
+        """Make instalment ``j`` the pointer of loans ``idx`` at an event on day ``t``:
+        untouched, with the penalty accrued through ``t - 1``."""
+        b, w = self.b, self.w
+        w.p[idx] = j
+        w.rp[idx] = b.principal[j]
+        w.ri[idx] = b.interest[j]
+        w.rf[idx] = b.fee[j]
+        w.rpen[idx] = b.daily[j] * np.maximum(0, t - b.penalty_from[j])
+        w.sp[idx] = t - 1
+
+    def _daily(self, idx: I64, principal: I64) -> I64:
+        num, den = self.b.rate_num[idx], self.b.rate_den[idx]
+        out: I64 = (2 * principal * num + den) // (2 * den)
+        return out
+
+    def _settle(self, idx: I64, through: I64) -> None:
+        """Post the pointer's penalty for the days up to ``through``."""
+        w, b = self.w, self.b
+        p = w.p[idx]
+        ok = p < b.end[idx]
+        pf = b.penalty_from[np.where(ok, p, 0)] if p.size else p
+        frm = np.maximum(w.sp[idx] + 1, pf)
+        days = np.where(ok, np.maximum(0, through - frm + 1), 0)
+        w.rpen[idx] += self._daily(idx, w.rp[idx]) * days
+        w.sp[idx] = np.maximum(w.sp[idx], through)
+
+    def _comp(self, c: Component) -> I64:
+        w = self.w
+        return {
+            Component.PENALTY: w.rpen,
+            Component.FEE: w.rf,
+            Component.INTEREST: w.ri,
+            Component.PRINCIPAL: w.rp,
+        }[c]
+
+    def _waterfall(self, idx: I64, money: I64, t: I64, due_only: bool = True) -> I64:
+        """Apply ``money`` (per loan of ``idx``) to instalments oldest first (due on or
+        before ``t`` when ``due_only``); returns what is left."""
+        b, w = self.b, self.w
+        money = money.copy()
+        order = self.policy.allocation.components
+        pos = np.arange(idx.shape[0])
+        while pos.size:
+            li = idx[pos]
+            p = w.p[li]
+            ok = (money[pos] > 0) & (p < b.end[li])
+            if due_only:
+                ok &= b.due[np.where(ok, p, 0)] <= t[pos]
+            pos = pos[ok]
+            if not pos.size:
+                break
+            li, tt = idx[pos], t[pos]
+            self._settle(li, tt - 1)
+            left = money[pos]
+            for c in order:
+                arr = self._comp(c)
+                take = np.minimum(left, arr[li])
+                arr[li] -= take
+                w.paid[c][li] += take
+                left -= take
+            money[pos] = left
+            done = (w.rp[li] + w.ri[li] + w.rf[li] + w.rpen[li]) == 0
+            pos, li, tt = pos[done], li[done], tt[done]
+            nxt = np.minimum(b.owing_next[w.p[li] + 1], b.end[li])
+            more = nxt < b.end[li]
+            w.closed[li[~more]] = True
+            w.p[li[~more]] = b.end[li[~more]]
+            self._load(li[more], nxt[more], tt[more])
+            pos = pos[more]
+        return money
+
+    def _since(self, idx: I64, day: I64) -> I64:
+        b, w = self.b, self.w
+        p = w.p[idx]
+        ok = p < b.end[idx]
+        ps = np.where(ok, p, 0)
+        out: I64 = np.where(ok & (b.past_due_from[ps] <= day), b.due[ps], NONE)
+        return out
+
+    def _cure_done_on(self, idx: I64, cure: I64) -> I64:
+        c = self.policy.classification
+        if c.cure_rule is CureRule.MONTHS:
+            return add_months_days(cure, c.cure_months)
+        b = self.b
+        first = np.searchsorted(self.key_due, _key(idx, cure), side="right")
+        target = first + c.cure_periods - 1
+        ok = target < b.end[idx]
+        grace = self.policy.delinquency.grace_days
+        out: I64 = np.where(ok, b.due[np.where(ok, target, 0)] + grace + 1, NEVER)
+        return out
+
+    def _category(self, dpd: I64) -> I64:
+        c = self.policy.classification
+        out: I64 = np.select(
+            [dpd > c.loss_over_dpd, dpd > c.doubtful_over_dpd, dpd > c.substandard_over_dpd],
+            [4, 3, 2],
+            default=np.where(dpd > 0, 1, 0),
+        ).astype(np.int64)
+        return out
+
+    def _span(self, idx: I64, a: I64, b_: I64) -> None:
+        """Advance the classification and IFRS 9 state of loans ``idx`` over the days
+        ``a .. b_`` (inclusive), on which their pointer stays put."""
+        b, w = self.b, self.w
+        p = w.p[idx]
+        open_ = (p < b.end[idx]) & ~w.closed[idx]
+        ps = np.where(open_, p, 0)
+        pdf, since = b.past_due_from[ps], b.due[ps]
+        # days before the pointer is past due: DPD 0
+        b1 = np.minimum(b_, pdf - 1)
+        has1 = open_ & (b1 >= a)
+        held = w.category[idx]
+        npl = held >= 2
+        cure0 = np.where(w.cure[idx] != NONE, w.cure[idx], a)
+        done_on = self._cure_done_on(idx, cure0)
+        cured = done_on <= b1
+        cat = np.where(has1, np.where(npl & ~cured, held, 0), held)
+        cure = np.where(has1, np.where(npl & ~cured, cure0, NONE), w.cure[idx])
+        # days past due: DPD rises by one a day
+        a2 = np.maximum(a, pdf)
+        has2 = open_ & (b_ >= a2)
+        dpd_end = b_ - since
+        floor = self._category(dpd_end)
+        cat = np.where(has2, np.where(cat >= 2, np.maximum(cat, floor), floor), cat)
+        cure = np.where(has2, NONE, cure)
+        s3 = self.policy.ifrs9.stage3_over_dpd
+        w.last_default[idx] = np.where(has2 & (dpd_end > s3), b_, w.last_default[idx])
+        w.category[idx] = np.where(open_, cat, 0)
+        w.cure[idx] = np.where(open_, cure, NONE)
+
+    # ---- events -----------------------------------------------------------------------
+
+    def run(self) -> Walk:
+        b, w = self.b, self.w
+        counts = b.ev_count
+        top = int(counts.max()) if counts.size else 0
+        neg = -counts
+        for r in range(top):
+            m = int(np.searchsorted(neg, -r, side="left"))
+            rows = b.ev_start[:m] + r
+            t, kind, amount = b.ev_day[rows], b.ev_kind[rows], b.ev_amount[rows]
+            live = (w.charged_off[:m] == NONE) & ~w.fallback[:m]
+            new = np.nonzero(live & (t > w.seg[:m]))[0]
+            if new.size:
+                self._span(new, w.seg[new], t[new] - 1)
+                w.since_last[new] = self._since(new, t[new] - 1)
+                w.seg[new] = t[new]
+            rep = np.nonzero(live & (kind == REPAY))[0]
+            if rep.size:
+                self._repay(rep, t[rep], amount[rep])
+            off = np.nonzero(live & (kind == WRITE_OFF))[0]
+            if off.size:
+                self._write_off(off, t[off])
+            held = np.nonzero(live & (kind == ADVANCE) & (w.advance[:m] > 0))[0]
+            if held.size:
+                w.advance[held] = self._waterfall(held, w.advance[held], t[held])
+                w.fallback[held[w.advance[held] > 0]] = True
+        return w
+
+    def _repay(self, idx: I64, t: I64, amount: I64) -> None:
+        b, w = self.b, self.w
+        left = self._waterfall(idx, amount, t)
+        money = left + w.advance[idx]
+        w.advance[idx] = 0
+        p = w.p[idx]
+        has = p < b.end[idx]
+        ps = np.where(has, p, 0)
+        stuck = has & (b.due[ps] <= t) & (money > 0)
+        owed = np.where(has, w.rp[idx] + w.ri[idx] + w.rf[idx] + w.rpen[idx], 0)
+        held = np.minimum(money, owed)
+        excess = money - held
+        future_principal = np.where(has, w.rp[idx] + self.pc[b.end[idx]] - self.pc[ps + 1], 0)
+        simple = (excess == 0) | (future_principal == 0)
+        w.advance[idx] = np.where(simple, held, 0)
+        w.credit[idx] += np.where(simple, excess, 0)
+        w.fallback[idx[stuck]] = True
+        for k in np.nonzero(~simple & ~stuck)[0]:
+            self._payoff(int(idx[k]), int(t[k]), int(money[k]))
+
+    def _payoff(self, i: int, t: int, money: int) -> None:
+        """Money beyond the held instalment: a payoff when it covers it, else the
+        loan goes to the reference (a partial prepayment re-amortizes)."""
+        b, w = self.b, self.w
+        lo, hi = int(b.start[i]), int(b.end[i])
+        f = lo + int(np.searchsorted(b.due[lo:hi], t, side="right"))
+        day = _EPOCH + timedelta(days=t)
+        rows = [
+            Instalment(
+                j - lo + 1,
+                _EPOCH + timedelta(days=int(b.due[j])),
+                int(b.principal[j]),
+                int(b.interest[j]),
+                int(b.fee[j]),
+                0,
+            )
+            for j in range(f, hi)
+        ]
+        (single,) = payoff(self.terms_for(int(b.row[i])), rows, day).instalments
+        total = single.principal + single.interest
+        if money < total:
+            w.fallback[i] = True
+            return
+        w.paid[Component.PRINCIPAL][i] += single.principal
+        w.paid[Component.INTEREST][i] += single.interest
+        w.credit[i] += money - total
+        w.p[i] = hi
+        w.closed[i] = True
+        w.rp[i] = w.ri[i] = w.rf[i] = w.rpen[i] = 0
+
+    def _write_off(self, idx: I64, t: I64) -> None:
+        b, w = self.b, self.w
+        w.fallback[idx[w.advance[idx] > 0]] = True
+        self._settle(idx, t - 1)
+        p = w.p[idx]
+        end = b.end[idx]
+        has = p < end
+        ps = np.where(has, p, 0)
+        nxt = np.where(has, ps + 1, end)
+        k_due = np.searchsorted(self.key_due, _key(idx, t), side="right")
+        k_pen = np.searchsorted(self.key_pf, _key(idx, t - 1), side="right")
+        k_due, k_pen = np.maximum(k_due, nxt), np.maximum(k_pen, nxt)
+        due_now = has & (b.due[ps] <= t)
+        later_penalty = t * (self.dc[k_pen] - self.dc[nxt]) - (self.dpc[k_pen] - self.dpc[nxt])
+        charges = (self.ic[k_due] - self.ic[nxt]) + (self.fc[k_due] - self.fc[nxt])
+        principal = np.where(has, w.rp[idx], 0) + self.pc[end] - self.pc[nxt]
+        own = np.where(due_now, w.ri[idx] + w.rf[idx] + w.rpen[idx], 0)
+        w.written_off[idx] = principal + own + charges + later_penalty
+        w.penalty_written_off[idx] = np.where(due_now, w.rpen[idx], 0) + later_penalty
+        w.charged_off[idx] = t
+        w.since_at_charge_off[idx] = w.since_last[idx]
+        for arr in (w.rp, w.ri, w.rf, w.rpen):
+            arr[idx] = 0
+        w.p[idx] = end
