@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 __all__ = [
+    "CONF_ENV",
     "DEFAULT_MASTER",
     "LOANS_PER_TASK",
     "STATE_ARROW_SCHEMA",
@@ -61,6 +62,8 @@ __all__ = [
 ]
 
 DEFAULT_MASTER = "local[2]"
+#: Extra Spark settings from the environment (``key=value`` pairs), for ``postloan eod``.
+CONF_ENV = "POSTLOAN_SPARK_CONF"
 #: Loans per Spark task when the caller does not choose the partition count: a
 #: task's packed rows and its kernel frames stay well under 1 GB.
 LOANS_PER_TASK = 100_000
@@ -193,13 +196,26 @@ def _log4j_config() -> Path:
     return path
 
 
+def _env_conf() -> dict[str, str]:
+    """``POSTLOAN_SPARK_CONF``: ``key=value`` settings separated by spaces or newlines."""
+    settings = {}
+    for item in os.environ.get(CONF_ENV, "").split():
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"{CONF_ENV} holds {item!r}; write key=value pairs, e.g. a=1 b=2")
+        settings[key] = value
+    return settings
+
+
 def spark_session(master: str | None = None, conf: Mapping[str, str] | None = None) -> SparkSession:
     """The active Spark session, created for ``master`` if there is none.
 
-    Quiet (errors only, no progress bar), no web UI, bound to 127.0.0.1 in local
-    mode, Arrow on, and workers on this interpreter unless ``PYSPARK_PYTHON``
-    or ``spark.pyspark.python`` says otherwise. ``conf`` adds or overrides
-    settings (``spark.executor.memory`` …). Nothing is downloaded: no packages."""
+    Quiet (errors only, no progress bar), no web UI, Arrow on. In local mode it
+    binds to 127.0.0.1 and the workers run this interpreter (``PYSPARK_PYTHON``
+    overrides); on a cluster, the executors' Python comes from ``PYSPARK_PYTHON``
+    or the cluster's own configuration. ``POSTLOAN_SPARK_CONF`` and then
+    ``conf`` add or override settings (``spark.executor.memory`` …). Nothing
+    is downloaded: no ``--packages``."""
     master = master or DEFAULT_MASTER
     try:
         from pyspark.sql import SparkSession
@@ -211,10 +227,6 @@ def spark_session(master: str | None = None, conf: Mapping[str, str] | None = No
     if active is not None:
         return active
     local = master.startswith("local")
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    if local:
-        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     log4j = f"-Dlog4j.configurationFile=file:{_log4j_config()}"
     settings = {
         "spark.app.name": "postloan-eod",
@@ -223,14 +235,20 @@ def spark_session(master: str | None = None, conf: Mapping[str, str] | None = No
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.sql.shuffle.partitions": "4",
         "spark.sql.session.timeZone": "UTC",
-        "spark.pyspark.python": os.environ["PYSPARK_PYTHON"],
         "spark.executorEnv.POLARS_MAX_THREADS": "1",
         "spark.driver.extraJavaOptions": log4j,
-        "spark.executor.extraJavaOptions": log4j,
     }
     if local:
-        settings |= {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
-    settings |= dict(conf or {})
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        settings |= {
+            "spark.driver.host": "127.0.0.1",
+            "spark.driver.bindAddress": "127.0.0.1",
+            "spark.executor.extraJavaOptions": log4j,
+        }
+    if os.environ.get("PYSPARK_PYTHON"):
+        settings["spark.pyspark.python"] = os.environ["PYSPARK_PYTHON"]
+    settings |= _env_conf() | dict(conf or {})
     builder = SparkSession.builder.master(master)
     for key, value in settings.items():
         builder = builder.config(key, value)
