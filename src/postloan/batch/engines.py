@@ -65,7 +65,8 @@ def compute_states(
             raise ConfigError(
                 f"the Spark engine is not available ({err}); install pyspark or use --engine local"
             ) from None
-        out = spark_engine.spark_states(*args, master=master)
+        options = {} if master is None else {"master": master}
+        out = spark_engine.spark_states(*args, **options)
     else:
         raise ConfigError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     return out.select(pl.col(c).cast(t) for c, t in STATE_SCHEMA.items()).sort("loan_id")
