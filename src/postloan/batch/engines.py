@@ -54,6 +54,10 @@ def compute_states(
 ) -> pl.DataFrame:
     """The ``STATE_SCHEMA`` frame of ``frames``' loans on ``business_date``, sorted by loan id."""
     args: tuple[Any, ...] = (*frames.as_tuple(), business_date, policy)
+    if engine not in ENGINES:
+        raise ConfigError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    if frames.loans.height == 0:  # an empty hash partition: nothing to compute
+        return pl.DataFrame(schema=STATE_SCHEMA)
     if engine == "local":
         out = _local_kernel()(*args)
     elif engine == "reference":
