@@ -51,7 +51,7 @@ def test_open_store_creates_every_table_at_head(store: Store) -> None:
     names = set(inspect(store.engine).get_table_names())
     assert TABLES <= names
     with store.engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0001"
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0002"
 
 
 def test_migrations_match_the_orm_tables(store: Store) -> None:
