@@ -184,8 +184,11 @@ class _Inputs:
             lazy = self.snapshots.scan("loan_state", start, end)
         except NotFound:
             return empty_history()
+        # only days in arrears matter: the windows' max is at least today's DPD (≥ 0)
+        # and arrears months count DPD > 0; this keeps the history read small
         return (
             lazy.select(list(HISTORY_SCHEMA))
+            .filter(pl.col("days_past_due") > 0)
             .join(loan_ids.lazy(), on="loan_id", how="semi")
             .collect()
         )
