@@ -18,7 +18,7 @@ from fractions import Fraction
 import numpy as np
 import polars as pl
 
-from postloan.batch.state_kernel.dates import I64, day_number
+from postloan.batch.state_kernel.dates import I64, NEVER, day_number
 from postloan.domain.marks import MarkKind
 from postloan.domain.penalty import daily_penalty_rate
 from postloan.domain.policy import ServicingPolicy
@@ -28,6 +28,9 @@ NATIVE_TXNS = ("repayment", "failed_debit", "write_off", "disbursement")
 #: Event order inside one day: repayments, then the write-off, then held money meets
 #: what fell due (``transactions._SAME_DAY_ORDER``, ``Ledger.apply_advance``).
 REPAY, WRITE_OFF, ADVANCE = 2, 4, 5
+#: A restructuring takes effect (classification only; the ledger ignores it).
+MARK = 6
+RESTRUCTURED = "restructured"
 _SAFE = 1 << 61
 
 
@@ -57,6 +60,14 @@ class Book:
     ev_day: I64
     ev_kind: I64
     ev_amount: I64
+    # restructuring days (CSR) and the merged spans restructured marks cover (CSR)
+    restructured_start: I64
+    restructured_end: I64
+    restructured_day: I64
+    forborne_start: I64
+    forborne_end: I64
+    forborne_lo: I64
+    forborne_hi: I64
 
 
 def _rates(annual: pl.Series, policy: ServicingPolicy) -> tuple[I64, I64]:
@@ -95,7 +106,8 @@ def prepare(
     txns = transactions.with_row_index("_order").join(disb_of, on="loan_id", how="inner")
     known = txns.filter(pl.col("value_date") <= business_date)
     # marks that start after the business date change nothing on it
-    bad: set[str] = set(marks.filter(pl.col("start_date") <= business_date)["loan_id"].to_list())
+    marks_now = marks.filter(pl.col("start_date") <= business_date)
+    bad: set[str] = set(marks_now.filter(pl.col("kind") != RESTRUCTURED)["loan_id"].to_list())
     bad.update(
         marks.filter(
             pl.col("start_date").is_null()
@@ -188,7 +200,19 @@ def prepare(
             pl.lit(0, pl.Int64).alias("_order"),
         )
     )
-    events = pl.concat([ev, held.select(ev.columns)])
+    restructured = marks_now.join(native.select("loan_id", "disbursement_date"), on="loan_id")
+    mark_days = (
+        restructured.filter(pl.col("start_date") >= pl.col("disbursement_date"))
+        .select(
+            "loan_id",
+            pl.col("start_date").cast(pl.Int32).cast(pl.Int64).alias("day"),
+            pl.lit(MARK, pl.Int64).alias("kind"),
+            pl.lit(0, pl.Int64).alias("amount"),
+            pl.lit(0, pl.Int64).alias("_order"),
+        )
+        .unique()
+    )
+    events = pl.concat([ev, held.select(ev.columns), mark_days.select(ev.columns)])
     counts = events.group_by("loan_id").agg(pl.len().alias("n_events"))
     native = native.join(counts, on="loan_id", how="left").with_columns(
         pl.col("n_events").fill_null(0)
@@ -198,6 +222,8 @@ def prepare(
     keyed = native.select("loan_id", "k")
     events = events.join(keyed, on="loan_id").sort("k", "day", "kind", "_order")
     sched = sched.join(keyed, on="loan_id").sort("k", "seq")
+    mark_days = mark_days.join(keyed, on="loan_id").sort("k", "day")
+    spans = _merged_spans(restructured.join(keyed, on="loan_id"))
 
     disb = _days(native["disbursement_date"])
     k_sched = sched["k"].to_numpy().astype(np.int64)
@@ -220,7 +246,18 @@ def prepare(
     ev_k = events["k"].to_numpy().astype(np.int64)
     ev_count = np.bincount(ev_k, minlength=n).astype(np.int64)
     ev_start = np.cumsum(ev_count) - ev_count
+    r_k = mark_days["k"].to_numpy().astype(np.int64)
+    r_count = np.bincount(r_k, minlength=n).astype(np.int64)
+    f_k = spans["k"].to_numpy().astype(np.int64)
+    f_count = np.bincount(f_k, minlength=n).astype(np.int64)
     book = Book(
+        restructured_start=np.cumsum(r_count) - r_count,
+        restructured_end=np.cumsum(r_count),
+        restructured_day=mark_days["day"].to_numpy().astype(np.int64),
+        forborne_start=np.cumsum(f_count) - f_count,
+        forborne_end=np.cumsum(f_count),
+        forborne_lo=spans["lo"].to_numpy().astype(np.int64),
+        forborne_hi=spans["hi"].to_numpy().astype(np.int64),
         loan_id=native["loan_id"].to_list(),
         row=native["row"].to_numpy().astype(np.int64),
         disb=disb,
@@ -254,3 +291,23 @@ def _next_owing(owing: np.ndarray, loan_end: I64) -> I64:
     rev = np.minimum.accumulate(idx[::-1])[::-1]
     out = np.minimum(rev, loan_end)
     return np.concatenate((out, np.array([size], dtype=np.int64)))
+
+
+def _merged_spans(marks: pl.DataFrame) -> pl.DataFrame:
+    """Per loan (``k``), the day spans restructured marks cover, overlapping or
+    adjacent ones merged; an open end is ``NEVER``."""
+    spans = marks.select(
+        "k",
+        pl.col("start_date").cast(pl.Int32).cast(pl.Int64).alias("lo"),
+        pl.col("end_date").cast(pl.Int32).cast(pl.Int64).fill_null(NEVER).alias("hi"),
+    ).sort("k", "lo")
+    reach = pl.col("hi").cum_max().over("k").shift(1).over("k")
+    spans = spans.with_columns(
+        ((reach.is_null()) | (pl.col("lo") > reach + 1)).cast(pl.Int64).alias("_new")
+    ).with_columns(pl.col("_new").cum_sum().over("k").alias("_g"))
+    return (
+        spans.group_by("k", "_g")
+        .agg(pl.col("lo").min(), pl.col("hi").max())
+        .sort("k", "lo")
+        .select("k", "lo", "hi")
+    )

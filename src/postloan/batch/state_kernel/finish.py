@@ -12,20 +12,55 @@ from postloan.domain.policy import Component
 _CATEGORIES = ("normal", "special_mention", "substandard", "doubtful", "loss")
 
 
-def _reasons_table(walker: Walker) -> list[list[str]]:
+def reasons_of(walker: Walker, code: int) -> list[str]:
+    """The reason codes ``Walker.step_day`` encodes: base × 8 + flags."""
     c = walker.policy.classification
-    return [
-        ["current"],
-        ["overdue"],
-        [f"dpd_over_{c.substandard_over_dpd}"],
-        [f"dpd_over_{c.doubtful_over_dpd}"],
-        [f"dpd_over_{c.loss_over_dpd}"],
-        ["npl_not_cured"],
-        ["cure_probation"],
-        ["current", "cure_completed"],
-        ["closed"],
-        ["charged_off"],
-    ]
+    base = (
+        "current",
+        "overdue",
+        f"dpd_over_{c.substandard_over_dpd}",
+        f"dpd_over_{c.doubtful_over_dpd}",
+        f"dpd_over_{c.loss_over_dpd}",
+        "restructured_observation",
+        "second_restructuring",
+        "npl_not_cured",
+        "cure_probation",
+        "closed",
+        "charged_off",
+    )[code // 8]
+    out = [base]
+    if code & 1:
+        out.append("restructured_observation")
+    if code & 2:
+        out.append("second_restructuring")
+    if code & 4:
+        out.append("cure_completed")
+    return out
+
+
+def _covered_throughout(walker: Walker, idx: I64, lo: I64, on: int) -> np.ndarray:
+    """Whether restructured marks cover every day of ``lo .. on``."""
+    b = walker.b
+    j = np.searchsorted(walker.key_forborne, _key(idx, lo), side="right") - 1
+    ok = (j >= b.forborne_start[idx]) & (j < b.forborne_end[idx])
+    js = np.where(ok, j, 0)
+    out: np.ndarray = ok & (b.forborne_hi[js] >= on) if b.forborne_hi.size else ok
+    return out
+
+
+def _uncovered_throughout(walker: Walker, idx: I64, lo: I64, on: int) -> np.ndarray:
+    """Whether no restructured mark covers any day of ``lo .. on``."""
+    b = walker.b
+    if not b.forborne_hi.size:
+        return np.ones(idx.size, bool)
+    j = np.searchsorted(walker.key_forborne, _key(idx, lo), side="right") - 1
+    ok = (j >= b.forborne_start[idx]) & (j < b.forborne_end[idx])
+    covers_lo = ok & (b.forborne_hi[np.where(ok, j, 0)] >= lo)
+    nxt = np.where(ok, j + 1, b.forborne_start[idx])
+    has_next = nxt < b.forborne_end[idx]
+    starts_before = has_next & (b.forborne_lo[np.where(has_next, nxt, 0)] <= on)
+    out: np.ndarray = ~covers_lo & ~starts_before
+    return out
 
 
 def finish(walker: Walker) -> tuple[dict[str, object], np.ndarray]:
@@ -46,25 +81,27 @@ def finish(walker: Walker) -> tuple[dict[str, object], np.ndarray]:
     closed = w.closed & ~co
     last_due = np.where(b.end > b.start, b.due[np.maximum(b.end - 1, 0)], NONE)
 
-    # five-category step on the business date
-    held = w.category
-    floor = walker._category(dpd)
-    follows = (held < 2) | (floor >= held)
-    cured = dpd == 0
-    cure = np.where(cured, np.where(w.cure != NONE, w.cure, on), NONE)
-    done = cured & (walker._cure_done_on(idx, cure) <= on)
-    category = np.where(follows | done, floor, held)
-    reason = np.where(follows, floor, np.where(done, 7, np.where(cured, 6, 5)))
+    # five-category step on the business date (open loans), then closed / charged off
+    category = np.zeros(n, np.int64)
+    code = np.zeros(n, np.int64)
+    step = np.nonzero(~co & ~closed & ~w.fallback)[0]
+    if step.size:
+        hit = walker.restructuring_on(step, today[step])
+        category[step], code[step] = walker.step_day(step, today[step], dpd[step], hit)
     category = np.where(closed, 0, np.where(co, 4, category))
-    reason = np.where(closed, 8, np.where(co, 9, reason))
+    code = np.where(closed, 9 * 8, np.where(co, 10 * 8, code))
 
-    # IFRS 9 stage
+    # IFRS 9 stage: in default, or still in the probation after the last default day
     s = policy.ifrs9
     default = dpd > s.stage3_over_dpd
-    prob_end = add_months_days(
-        np.where(w.last_default != NONE, w.last_default + 1, NONE), s.probation_months
-    )
-    probation = (w.last_default != NONE) & (on < prob_end)
+    after = np.where(w.last_default != NONE, w.last_default + 1, NONE)
+    short, long_ = sorted((s.probation_months, s.forborne_probation_months))
+    lo, hi = add_months_days(after, short), add_months_days(after, long_)
+    if s.forborne_probation_months > s.probation_months:
+        kept = _covered_throughout(walker, idx, lo, on)
+    else:
+        kept = _uncovered_throughout(walker, idx, lo, on)
+    probation = (w.last_default != NONE) & ((on < lo) | ((on < hi) & kept))
     stage = np.where(default | probation, 3, np.where(dpd > s.stage2_over_dpd, 2, 1))
     stage = np.where(closed, 1, np.where(co, 3, stage))
 
@@ -112,7 +149,7 @@ def finish(walker: Walker) -> tuple[dict[str, object], np.ndarray]:
     status = np.where(
         co, 2, np.where(closed, 1, np.where((last_due != NONE) & (on > last_due), 3, 0))
     )
-    reasons = _reasons_table(walker)
+    reasons = {int(x): reasons_of(walker, int(x)) for x in np.unique(code)}
     buckets = policy.buckets
     labels = [x.label for x in buckets.buckets] + [buckets.charged_off_label]
     bucket = np.full(n, len(buckets.buckets) - 1, np.int64)
@@ -126,7 +163,7 @@ def finish(walker: Walker) -> tuple[dict[str, object], np.ndarray]:
         "days_past_due": dpd,
         "overdue_since": since,
         "_category": category,
-        "_reason": reason,
+        "_reason": code,
         "ifrs9_stage": stage,
         "principal_outstanding": rp + pc[b.end] - pc[nxt],
         "overdue_principal": np.where(own_lt, rp, 0) + pc[k_lt] - pc[nxt],

@@ -63,6 +63,8 @@ class Walk:
     last_default: I64
     seg: I64  # first day not yet classified
     since_last: I64
+    anchor: I64  # restructuring observation anchor, or NONE
+    next_restructuring: I64  # index into the book's restructuring days
     extra: dict[str, I64] = field(default_factory=dict)
 
 
@@ -82,6 +84,8 @@ class Walker:
         loan_of = np.repeat(np.arange(n, dtype=np.int64), book.end - book.start)
         self.key_due = _key(loan_of, book.due)
         self.key_pf = _key(loan_of, book.penalty_from)
+        spans_of = np.repeat(np.arange(n, dtype=np.int64), book.forborne_end - book.forborne_start)
+        self.key_forborne = _key(spans_of, book.forborne_lo)
         zero = np.zeros(1, dtype=np.int64)
         self.pc = np.concatenate((zero, np.cumsum(book.principal)))
         self.ic = np.concatenate((zero, np.cumsum(book.interest)))
@@ -110,6 +114,8 @@ class Walker:
             last_default=np.full(n, NONE, np.int64),
             seg=book.disb.copy(),
             since_last=np.full(n, NONE, np.int64),
+            anchor=np.full(n, NONE, np.int64),
+            next_restructuring=book.restructured_start.copy(),
         )
         live = ~self.w.closed
         self._load(np.nonzero(live)[0], first[live], book.disb[live])
@@ -217,35 +223,121 @@ class Walker:
         ).astype(np.int64)
         return out
 
+    def _obs_done_on(self, idx: I64, anchor: I64) -> I64:
+        """The day a restructuring observation anchored on ``anchor`` completes
+        (``classification.observation_completed``), or ``NEVER``."""
+        b, c = self.b, self.policy.classification
+        first = np.searchsorted(self.key_due, _key(idx, anchor), side="right")
+        ok = (anchor != NONE) & (first < b.end[idx])
+        start = np.where(ok, b.due[np.where(ok, first, 0)], NONE)
+        k = np.searchsorted(self.key_due, _key(idx, start), side="right")
+        k = k + c.observation_min_periods - 1
+        ok &= k < b.end[idx]
+        grace = self.policy.delinquency.grace_days
+        periods = b.due[np.where(ok, k, 0)] + grace + 1
+        months = add_months_days(start, c.observation_min_months)
+        out: I64 = np.where(ok, np.maximum(periods, months), NEVER)
+        return out
+
+    def _dpd_on(self, idx: I64, day: I64) -> I64:
+        since = self._since(idx, day)
+        out: I64 = np.where(since != NONE, day - since, 0)
+        return out
+
+    def step_day(self, idx: I64, day: I64, dpd: I64, restructured: np.ndarray) -> tuple[I64, I64]:
+        """One exact ``step_classification`` for loans ``idx`` (open, not charged off):
+        updates the held state; returns the category and a reason code (``reasons``)."""
+        w = self.w
+        prev_anchor = w.anchor[idx]
+        second = restructured & (prev_anchor != NONE)
+        anchor = np.where(restructured, day, prev_anchor)
+        anchor = np.where((anchor != NONE) & (dpd > 0), day, anchor)
+        anchor = np.where(self._obs_done_on(idx, anchor) <= day, NONE, anchor)
+        observing = anchor != NONE
+        floor = self._category(dpd)
+        base = floor.copy()
+        lift = observing & (floor < 1)
+        floor = np.where(lift, 1, floor)
+        base = np.where(lift, 5, base)
+        obs_flag = observing & ~lift & (floor == 1)
+        up = second & (floor < 3)
+        floor = np.where(up, 3, floor)
+        base = np.where(up, 6, base)
+        obs_flag &= ~up
+        sec_flag = second & ~up & (floor == 3)
+        held = w.category[idx]
+        follows = (held < 2) | (floor >= held)
+        cured = (dpd == 0) & (floor < 2)
+        cure_start = np.where(cured, np.where(w.cure[idx] != NONE, w.cure[idx], day), NONE)
+        done = ~follows & cured & ~observing & (self._cure_done_on(idx, cure_start) <= day)
+        own = base * 8 + obs_flag * 1 + sec_flag * 2
+        code = np.where(
+            follows,
+            own,
+            np.where(observing, 5 * 8, np.where(done, own + 4, np.where(cured, 8 * 8, 7 * 8))),
+        )
+        category = np.where(follows | done, floor, held)
+        w.category[idx] = category
+        w.cure[idx] = np.where(follows | done, NONE, cure_start)
+        w.anchor[idx] = anchor
+        s3 = self.policy.ifrs9.stage3_over_dpd
+        w.last_default[idx] = np.where(dpd > s3, day, w.last_default[idx])
+        return category, code.astype(np.int64)
+
+    def restructuring_on(self, idx: I64, day: I64) -> np.ndarray:
+        """Whether a restructuring takes effect on ``day`` (the next one not yet used)."""
+        b, w = self.b, self.w
+        if not b.restructured_day.size:
+            return np.zeros(idx.size, bool)
+        r = w.next_restructuring[idx]
+        ok = r < b.restructured_end[idx]
+        hit: np.ndarray = ok & (b.restructured_day[np.where(ok, r, 0)] == day)
+        return hit
+
     def _span(self, idx: I64, a: I64, b_: I64) -> None:
         """Advance the classification and IFRS 9 state of loans ``idx`` over the days
-        ``a .. b_`` (inclusive), on which their pointer stays put."""
+        ``a .. b_`` (inclusive), on which their pointer stays put. A restructuring can
+        only take effect on ``a`` (its day is an event): that day is stepped exactly."""
         b, w = self.b, self.w
+        hit = self.restructuring_on(idx, a) & ~w.closed[idx]
+        if hit.any():
+            h = idx[hit]
+            self.step_day(h, a[hit], self._dpd_on(h, a[hit]), np.ones(h.size, bool))
+            w.next_restructuring[h] += 1
+            a = np.where(hit, a + 1, a)
         p = w.p[idx]
         open_ = (p < b.end[idx]) & ~w.closed[idx]
         ps = np.where(open_, p, 0)
         pdf, since = b.past_due_from[ps], b.due[ps]
-        # days before the pointer is past due: DPD 0
+        # days before the pointer is past due: DPD 0; an observation may end, a cure
+        # may complete (not before the observation ends)
         b1 = np.minimum(b_, pdf - 1)
         has1 = open_ & (b1 >= a)
         held = w.category[idx]
         npl = held >= 2
+        anchor = w.anchor[idx]
+        observing = anchor != NONE
+        obs_end = np.where(observing, self._obs_done_on(idx, anchor), a)
         cure0 = np.where(w.cure[idx] != NONE, w.cure[idx], a)
-        done_on = self._cure_done_on(idx, cure0)
-        cured = done_on <= b1
-        cat = np.where(has1, np.where(npl & ~cured, held, 0), held)
+        free = np.maximum(self._cure_done_on(idx, cure0), obs_end)
+        cured = npl & (free <= b1)
+        still = obs_end > b1
+        cat = np.where(has1, np.where(npl, np.where(cured, 0, held), np.where(still, 1, 0)), held)
         cure = np.where(has1, np.where(npl & ~cured, cure0, NONE), w.cure[idx])
-        # days past due: DPD rises by one a day
+        anchor = np.where(has1 & ~still, NONE, anchor)
+        # days past due: DPD rises by one a day; a running observation restarts daily
         a2 = np.maximum(a, pdf)
         has2 = open_ & (b_ >= a2)
         dpd_end = b_ - since
         floor = self._category(dpd_end)
         cat = np.where(has2, np.where(cat >= 2, np.maximum(cat, floor), floor), cat)
         cure = np.where(has2, NONE, cure)
+        anchor = np.where(has2 & (anchor != NONE), b_, anchor)
         s3 = self.policy.ifrs9.stage3_over_dpd
         w.last_default[idx] = np.where(has2 & (dpd_end > s3), b_, w.last_default[idx])
         w.category[idx] = np.where(open_, cat, 0)
         w.cure[idx] = np.where(open_, cure, NONE)
+        w.anchor[idx] = np.where(open_, anchor, NONE)
 
     # ---- events -----------------------------------------------------------------------
 
