@@ -163,7 +163,8 @@ class _Inputs:
         prev = business_date - timedelta(days=1)
         self.prev: pl.DataFrame | None = None
         if prev in snapshots.dates("loan_state"):
-            self.prev = snapshots.read("loan_state", prev).select(COMPARED)
+            columns = dict.fromkeys([*COMPARED, *CURRENT_COLUMNS])
+            self.prev = snapshots.read("loan_state", prev).select(list(columns))
 
     def prev_state(
         self,
@@ -173,7 +174,8 @@ class _Inputs:
         master: str | None,
     ) -> pl.DataFrame:
         if self.prev is not None:
-            return self.prev.join(frames.loans.select("loan_id"), on="loan_id", how="semi")
+            own = self.prev.join(frames.loans.select("loan_id"), on="loan_id", how="semi")
+            return own.select(COMPARED)
         day = self.business_date - timedelta(days=1)
         return compute_states(frames, day, policy, engine, master).select(COMPARED)
 
@@ -297,7 +299,7 @@ def run_date(
             snapshots.delete(table, business_date)  # a step switched off since the last run
     report("snapshots_written", date=business_date.isoformat(), tables=sorted(hashes))
     events = outputs.get("loan_events", empty_events())
-    _commit(store, run_id, business_date, state, events, hashes, clock())
+    _commit(store, run_id, business_date, state, events, hashes, clock(), inputs.prev)
     checkpoint("done", business_date)
     report("date_done", date=business_date.isoformat(), loans=state.height, events=events.height)
     return EodResult(business_date, run_id, state.height, events.height, hashes)
@@ -319,20 +321,15 @@ def _commit(
     events: pl.DataFrame,
     hashes: dict[str, str],
     now: datetime,
+    prev: pl.DataFrame | None = None,
 ) -> None:
     """One transaction: current state, events, watermark, run record."""
     with store.begin() as conn:
-        # SQLAlchemy keeps SQLite datetimes as naive UTC text; PostgreSQL takes the value
-        stamp: object = now
-        if conn.dialect.name == "sqlite":
-            stamp = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-        current = state.select(CURRENT_COLUMNS).with_columns(
-            pl.col("ifrs9_stage").cast(pl.Int32), pl.lit(stamp).alias("updated_at")
-        )
         checkpoint("db:upsert", business_date)
-        upsert(conn, "loan_state_current", current, ["loan_id"])
-        upsert(conn, "loan_events", events, ["event_id"])
         mark = last_closed_business_date(conn)
+        if mark is None or business_date >= mark:  # an older date never rewinds current state
+            _upsert_current(conn, business_date, state, now, prev if mark else None, mark)
+        upsert(conn, "loan_events", events, ["event_id"])
         if mark is None:
             conn.execute(
                 insert(t.Watermark).values(
@@ -357,6 +354,39 @@ def _commit(
             )
         )
         checkpoint("db:commit", business_date)
+
+
+def _upsert_current(
+    conn: Connection,
+    business_date: date,
+    state: pl.DataFrame,
+    now: datetime,
+    prev: pl.DataFrame | None,
+    mark: date | None,
+) -> None:
+    """Upsert ``loan_state_current``. When the database holds yesterday's close
+    (watermark D−1) and yesterday's snapshot is at hand, only the loans whose state
+    changed are written, and one UPDATE moves the others' business date."""
+    # SQLAlchemy keeps SQLite datetimes as naive UTC text; PostgreSQL takes the value
+    stamp: object = now
+    if conn.dialect.name == "sqlite":
+        stamp = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    current = state.select(CURRENT_COLUMNS).with_columns(pl.col("ifrs9_stage").cast(pl.Int32))
+    yesterday = business_date - timedelta(days=1)
+    if prev is not None and mark == yesterday:
+        compared = [c for c in CURRENT_COLUMNS if c != "business_date"]
+        before = prev.select(compared).with_columns(pl.col("ifrs9_stage").cast(pl.Int32))
+        current = current.join(before, on=compared, how="anti", nulls_equal=True)
+        lsc = t.LoanStateCurrent
+        conn.execute(
+            update(lsc).where(lsc.business_date == yesterday).values(business_date=business_date)
+        )
+    upsert(
+        conn,
+        "loan_state_current",
+        current.with_columns(pl.lit(stamp).alias("updated_at")),
+        ["loan_id"],
+    )
 
 
 def run_range(
