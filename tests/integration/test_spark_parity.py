@@ -21,6 +21,7 @@ import pytest
 from postloan.batch.reference import STATE_SCHEMA, reference_states_frame
 from postloan.batch.spark_engine import (
     STATE_SPARK_SCHEMA,
+    Kernel,
     kernel_name,
     spark_session,
     spark_states,
@@ -28,6 +29,7 @@ from postloan.batch.spark_engine import (
     state_arrow_batches,
     stop_spark,
 )
+from postloan.commands.demo import sample_feeds_dir
 from postloan.config import Settings
 from postloan.domain.errors import ConfigError, NotFound
 from postloan.domain.policy import ServicingPolicy
@@ -48,9 +50,13 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> Frames:
     tmp = tmp_path_factory.mktemp("spark-book")
     result = simulate(SimConfig.default(), loans=300, months=14, seed=11)
     write_feeds(result, tmp / "feeds")
+    return _imported(tmp / "feeds", tmp)
+
+
+def _imported(feeds: Path, tmp: Path) -> Frames:
     store = open_store(Settings(home=tmp / "home", database_url=f"sqlite:///{tmp / 'db.sqlite'}"))
     try:
-        report = import_directory(tmp / "feeds", store)
+        report = import_directory(feeds, store)
         assert report.rejected == 0
         with store.begin() as conn:
             return (
@@ -61,6 +67,12 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> Frames:
             )
     finally:
         store.close()
+
+
+@pytest.fixture(scope="module")
+def demo_book(tmp_path_factory: pytest.TempPathFactory) -> Frames:
+    """The demo's 47 hand-written loans: only two carry marks, so most Spark tasks get none."""
+    return _imported(sample_feeds_dir(), tmp_path_factory.mktemp("spark-demo"))
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -103,6 +115,15 @@ def test_spark_runs_the_vectorised_kernel_when_it_is_there(
     on = DATES[1]
     states = spark_states(*book, on, POLICY, kernel="state_kernel")
     assert states.equals(references[on])
+
+
+@pytest.mark.parametrize("kernel", ["reference", "auto"])
+def test_tasks_without_marks_or_transactions_agree_too(demo_book: Frames, kernel: Kernel) -> None:
+    on = date(2026, 10, 31)
+    expected = reference_states_frame(*demo_book, on, POLICY)
+    assert expected.height == 47
+    states = spark_states(*demo_book, on, POLICY, partitions=6, kernel=kernel)
+    assert states.equals(expected)
 
 
 def test_the_book_mirror_is_read_on_the_executors(
