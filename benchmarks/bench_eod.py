@@ -1,0 +1,165 @@
+"""Benchmark: one full close of business (``run_date``) end to end.
+
+    .venv/bin/python benchmarks/bench_eod.py --loans 1000000 [--partitions 4]
+
+The book is simulated once and cached as store-shaped Parquet frames
+(``postloan.batch.state_kernel.simbook.store_frames``; the same cache folder as
+``bench_eod_kernel.py``, ``bench-out/eod-kernel-<loans>-<months>-<seed>/``, so
+the two benchmarks share one simulation). It is then written as the book
+mirror (``write_book``, N loan-id hash partitions) of a fresh ``POSTLOAN_HOME``
+with an empty SQLite database — what ``postloan import`` leaves behind, without
+the hours of loading 36M rows into SQLite. The timed run is a child process:
+``run_date`` on the business date (the simulation's last month-end) with the
+default steps, i.e. a full recompute (no earlier snapshot, so ROLL_EVENTS also
+computes the previous day), snapshots written, database upserts committed.
+Its wall time and peak RSS (``ru_maxrss``) are printed as JSON, with the time
+of each stage from the runner's progress events.
+
+``--sample N`` also times ``engine="reference"`` (the per-loan reference) and
+``engine="local"`` on an N-loan sample of the same book, for the speed-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+NAMES = ("loans", "schedules", "transactions", "marks")
+
+
+def cache_dir(loans: int, months: int, seed: int) -> Path:
+    return Path("bench-out") / f"eod-kernel-{loans}-{months}-{seed}"
+
+
+def build(loans: int, months: int, seed: int) -> None:
+    from postloan.batch.state_kernel.simbook import store_frames
+    from postloan.sim import SimConfig, simulate
+
+    out = cache_dir(loans, months, seed)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    result = simulate(SimConfig.default(), loans=loans, months=months, seed=seed)
+    on = result.truth["as_of"].max()
+    frames = store_frames(result)
+    del result
+    for name, frame in zip(NAMES, frames, strict=True):
+        frame.write_parquet(out / f"{name}.parquet")
+    (out / "meta.json").write_text(
+        json.dumps({"business_date": str(on), "simulate_s": time.perf_counter() - t0})
+    )
+
+
+def home_dir(loans: int, months: int, seed: int, partitions: int) -> Path:
+    return Path("bench-out") / f"eod-home-{loans}-{months}-{seed}-p{partitions}"
+
+
+def setup(loans: int, months: int, seed: int, partitions: int, sample: int) -> dict[str, Any]:
+    """A fresh POSTLOAN_HOME holding the mirror (and one for the sample)."""
+    import polars as pl
+
+    from postloan.batch.book import BookFrames, write_book
+
+    src = cache_dir(loans, months, seed)
+    frames = [pl.read_parquet(src / f"{name}.parquet") for name in NAMES]
+    home = home_dir(loans, months, seed, partitions)
+    if home.exists():
+        shutil.rmtree(home)
+    home.mkdir(parents=True)
+    t0 = time.perf_counter()
+    write_book(BookFrames(*frames), home / "book", partitions)
+    mirror_s = time.perf_counter() - t0
+    if sample:
+        ids = frames[0].select("loan_id").gather_every(max(1, frames[0].height // sample))
+        part = [f.join(ids, on="loan_id", how="semi", maintain_order="left") for f in frames]
+        for engine in ("reference", "local"):
+            write_book(BookFrames(*part), home.parent / f"{home.name}-{engine}" / "book", 1)
+    return {"mirror_write_s": round(mirror_s, 2), "home": str(home)}
+
+
+def measure(home: Path, on: date, engine: str) -> dict[str, Any]:
+    """In the child: open a fresh store on ``home`` and close ``on``."""
+    os.environ["POSTLOAN_HOME"] = str(home.resolve())
+    os.environ.pop("POSTLOAN_DATABASE_URL", None)
+    from postloan.batch.pipeline import run_date
+    from postloan.store import open_store
+
+    store = open_store()
+    marks: dict[str, float] = {}
+    t0 = time.perf_counter()
+
+    def report(event: str, **fields: Any) -> None:
+        key = event if event != "partition_done" else f"partition_{fields['partition']}"
+        marks[key] = round(time.perf_counter() - t0, 2)
+
+    result = run_date(store, on, engine=engine, report=report)
+    wall = time.perf_counter() - t0
+    store.close()
+    return {
+        "engine": engine,
+        "loans": result.loans,
+        "events": result.events,
+        "wall_s": round(wall, 2),
+        "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2, 2),
+        "stages_s": marks,
+    }
+
+
+def child(args: list[str]) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, __file__, *args], capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--loans", type=int, default=1_000_000)
+    ap.add_argument("--months", type=int, default=36)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--partitions", type=int, default=4)
+    ap.add_argument("--sample", type=int, default=2000)
+    ap.add_argument("--on", default=None, help="business date (default: last simulated month)")
+    ap.add_argument("--engine", default="local")
+    ap.add_argument("--_measure", nargs=3, help=argparse.SUPPRESS)
+    ns = ap.parse_args()
+    if ns._measure:
+        home, on, engine = ns._measure
+        print(json.dumps(measure(Path(home), date.fromisoformat(on), engine)))  # noqa: T201
+        return
+    src = cache_dir(ns.loans, ns.months, ns.seed)
+    if not (src / "meta.json").exists():
+        build(ns.loans, ns.months, ns.seed)
+    on = ns.on or json.loads((src / "meta.json").read_text())["business_date"]
+    info = setup(ns.loans, ns.months, ns.seed, ns.partitions, ns.sample)
+    home = Path(info["home"])
+    report: dict[str, Any] = {
+        "machine": f"{platform.machine()} {os.cpu_count()} cpu",
+        "loans_simulated": ns.loans,
+        "partitions": ns.partitions,
+        "business_date": on,
+        **info,
+        "run": child(["--_measure", str(home), on, ns.engine]),
+    }
+    if ns.sample:
+        ref = child(["--_measure", f"{home}-reference", on, "reference"])
+        loc = child(["--_measure", f"{home}-local", on, "local"])
+        report["sample"] = {"reference": ref, "local": loc}
+        full = report["run"]
+        per_loan_ref = ref["wall_s"] / max(ref["loans"], 1)
+        per_loan_full = full["wall_s"] / max(full["loans"], 1)
+        report["speedup_vs_reference"] = round(per_loan_ref / per_loan_full, 1)
+    print(json.dumps(report, indent=2))  # noqa: T201
+
+
+if __name__ == "__main__":
+    main()
