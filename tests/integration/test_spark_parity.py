@@ -167,7 +167,14 @@ def test_the_worker_body_is_a_pure_arrow_function(
     assert STATE_SPARK_SCHEMA.startswith("loan_id string, currency string, business_date date")
 
 
-def test_errors_say_what_to_do(tmp_path: Path) -> None:
+def test_errors_say_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from postloan.batch.spark_engine import CONF_ENV, _env_conf
+
+    monkeypatch.setenv(CONF_ENV, "spark.executor.memory=6g\nspark.executor.cores=4")
+    assert _env_conf() == {"spark.executor.memory": "6g", "spark.executor.cores": "4"}
+    monkeypatch.setenv(CONF_ENV, "spark.executor.memory")
+    with pytest.raises(ConfigError, match="key=value"):
+        _env_conf()
     with pytest.raises(NotFound, match="book mirror"):
         spark_states_from_book(tmp_path, DATES[0], POLICY)
     with pytest.raises(ConfigError, match="partitions"):

@@ -208,7 +208,8 @@ def _env_conf() -> dict[str, str]:
 
 
 def spark_session(master: str | None = None, conf: Mapping[str, str] | None = None) -> SparkSession:
-    """The active Spark session, created for ``master`` if there is none.
+    """The active Spark session (reused between dates), created for ``master`` if there
+    is none or it runs on another master (``None``: whatever is active, else ``local[2]``).
 
     Quiet (errors only, no progress bar), no web UI, Arrow on. In local mode it
     binds to 127.0.0.1 and the workers run this interpreter (``PYSPARK_PYTHON``
@@ -216,6 +217,7 @@ def spark_session(master: str | None = None, conf: Mapping[str, str] | None = No
     or the cluster's own configuration. ``POSTLOAN_SPARK_CONF`` and then
     ``conf`` add or override settings (``spark.executor.memory`` …). Nothing
     is downloaded: no ``--packages``."""
+    requested = master
     master = master or DEFAULT_MASTER
     try:
         from pyspark.sql import SparkSession
@@ -225,7 +227,9 @@ def spark_session(master: str | None = None, conf: Mapping[str, str] | None = No
         ) from None
     active = SparkSession.getActiveSession()
     if active is not None:
-        return active
+        if requested is None or active.sparkContext.master == requested:
+            return active
+        active.stop()  # one context per process: a different master needs a new one
     local = master.startswith("local")
     log4j = f"-Dlog4j.configurationFile=file:{_log4j_config()}"
     settings = {
