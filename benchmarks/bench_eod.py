@@ -131,16 +131,28 @@ def main() -> None:
     ap.add_argument("--on", default=None, help="business date (default: last simulated month)")
     ap.add_argument("--engine", default="local")
     ap.add_argument("--_measure", nargs=3, help=argparse.SUPPRESS)
+    ap.add_argument("--_setup", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--_build", nargs=3, type=int, help=argparse.SUPPRESS)
     ns = ap.parse_args()
+    if ns._build:
+        build(*ns._build)
+        return
+    if ns._setup:  # a child of its own, so the parent stays small (ru_maxrss survives exec)
+        info = setup(ns.loans, ns.months, ns.seed, ns.partitions, ns.sample)
+        print(json.dumps(info))  # noqa: T201
+        return
     if ns._measure:
         home, on, engine = ns._measure
         print(json.dumps(measure(Path(home), date.fromisoformat(on), engine)))  # noqa: T201
         return
     src = cache_dir(ns.loans, ns.months, ns.seed)
     if not (src / "meta.json").exists():
-        build(ns.loans, ns.months, ns.seed)
+        build_args = [str(ns.loans), str(ns.months), str(ns.seed)]
+        subprocess.run([sys.executable, __file__, "--_build", *build_args], check=True)
     on = ns.on or json.loads((src / "meta.json").read_text())["business_date"]
-    info = setup(ns.loans, ns.months, ns.seed, ns.partitions, ns.sample)
+    sizes = ["--loans", str(ns.loans), "--months", str(ns.months), "--seed", str(ns.seed)]
+    sizes += ["--partitions", str(ns.partitions), "--sample", str(ns.sample)]
+    info = child(["--_setup", *sizes])
     home = Path(info["home"])
     report: dict[str, Any] = {
         "machine": f"{platform.machine()} {os.cpu_count()} cpu",
