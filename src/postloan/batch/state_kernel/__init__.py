@@ -113,11 +113,12 @@ def run_kernel(
     walker.run()
     cols, late = finish(walker)
     keep = ~late
-    ids = [x for x, k in zip(book.loan_id, keep.tolist(), strict=True) if k]
     fallback = sorted(
         set(fallback) | {x for x, k in zip(book.loan_id, late.tolist(), strict=True) if k}
     )
-    native = _native_frame(loans, transactions, business_date, book.row[keep], ids, cols, keep)
+    native = _native_frame(
+        loans, transactions, business_date, book.row[keep], book.loan_id, cols, keep
+    )
     parts = [native]
     if fallback:
         parts.append(
@@ -151,7 +152,7 @@ def _native_frame(
     transactions: pl.DataFrame,
     business_date: date,
     rows: np.ndarray,
-    ids: list[str],
+    book_ids: pl.Series,
     cols: dict[str, Any],
     keep: np.ndarray,
 ) -> pl.DataFrame:
@@ -163,18 +164,14 @@ def _native_frame(
     charged = col("_charged_off")
     frame = pl.DataFrame(
         {
-            "loan_id": pl.Series(ids, dtype=pl.Utf8),
+            "loan_id": book_ids.filter(pl.Series(keep)),
             "currency": loans["currency"].gather(rows),
-            "business_date": pl.Series([business_date] * len(ids), dtype=pl.Date),
-            "status": pl.Series([STATUS[s] for s in col("_status").tolist()], dtype=pl.Utf8),
+            "business_date": pl.repeat(business_date, int(keep.sum()), eager=True, dtype=pl.Date),
+            "status": _labels(STATUS, col("_status")),
             "days_past_due": pl.Series(col("days_past_due"), dtype=pl.Int32),
             "overdue_since": dates(col("overdue_since")),
-            "classification": pl.Series(
-                [CATEGORY_NAMES[c] for c in col("_category").tolist()], dtype=pl.Utf8
-            ),
-            "classification_reasons": pl.Series(
-                [reasons[r] for r in col("_reason").tolist()], dtype=pl.List(pl.Utf8)
-            ),
+            "classification": _labels(CATEGORY_NAMES, col("_category")),
+            "classification_reasons": _reason_lists(reasons, col("_reason")),
             "ifrs9_stage": pl.Series(col("ifrs9_stage"), dtype=pl.Int8),
             "_charged_day": pl.Series(charged, dtype=pl.Int64),
             **{
@@ -203,7 +200,7 @@ def _native_frame(
     )
     labels = cols["_bucket_labels"]
     frame = frame.with_columns(
-        bucket=pl.Series([labels[b] for b in col("_bucket").tolist()], dtype=pl.Utf8),
+        bucket=_labels(labels, col("_bucket")),
         waived=pl.lit(0, pl.Int64),
     )
     money = (
@@ -233,6 +230,17 @@ def _native_frame(
         pl.col("failed_debits").fill_null(0).cast(pl.Int32),
     )
     return frame.select([pl.col(k).cast(v) for k, v in STATE_SCHEMA.items()])
+
+
+def _labels(names: Any, codes: np.ndarray) -> pl.Series:
+    return pl.Series(list(names), dtype=pl.Utf8).gather(codes.astype(np.int64))
+
+
+def _reason_lists(table: dict[int, list[str]], codes: np.ndarray) -> pl.Series:
+    keys = sorted(table)
+    position = np.searchsorted(np.array(keys, dtype=np.int64), codes.astype(np.int64))
+    lists = pl.Series([table[k] for k in keys], dtype=pl.List(pl.Utf8))
+    return lists.gather(position)
 
 
 def loan_states_arrow(

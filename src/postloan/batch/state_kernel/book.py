@@ -19,6 +19,8 @@ import numpy as np
 import polars as pl
 
 from postloan.batch.state_kernel.dates import I64, NEVER, day_number
+from postloan.domain.daycount import DayCount
+from postloan.domain.errors import PostLoanError
 from postloan.domain.marks import MarkKind
 from postloan.domain.penalty import daily_penalty_rate
 from postloan.domain.policy import ServicingPolicy
@@ -38,11 +40,14 @@ _SAFE = 1 << 61
 class Book:
     """Loans the kernel computes, ordered by event count (most first)."""
 
-    loan_id: list[str]
+    loan_id: pl.Series
     row: I64  # index of the loan in the loans frame
     disb: I64
     rate_num: I64
     rate_den: I64
+    annual_num: I64  # the contract rate as a fraction (payoff interest)
+    annual_den: I64
+    day_count: I64  # index into ``list(DayCount)``
     # instalments, CSR over loans (start[i] .. end[i])
     start: I64
     end: I64
@@ -70,24 +75,101 @@ class Book:
     forborne_hi: I64
 
 
-def _rates(annual: pl.Series, policy: ServicingPolicy) -> tuple[I64, I64]:
-    """Each loan's exact daily penalty rate as (numerator, denominator)."""
+def _rates(annual: pl.Series, policy: ServicingPolicy) -> tuple[I64, I64, I64, I64]:
+    """Each loan's exact daily penalty rate and annual rate as (numerator, denominator)
+    pairs; rates too long for int64 come back as 2^62 (the loan goes to the reference)."""
     uniq = annual.unique().to_list()
-    table: dict[str, Fraction] = {}
+    rows = []
     for text in uniq:
+        annual_rate = Fraction(Decimal(str(text)))
         rate = daily_penalty_rate(Decimal(str(text)), policy.penalty)
-        table[text] = rate if policy.penalty.accrue else Fraction(0)
-    nums = pl.Series([table[t].numerator for t in uniq], dtype=pl.Int64)
-    dens = pl.Series([table[t].denominator for t in uniq], dtype=pl.Int64)
-    lookup = pl.DataFrame({"annual_rate": pl.Series(uniq, dtype=pl.Utf8), "n": nums, "d": dens})
+        rate = rate if policy.penalty.accrue else Fraction(0)
+        rows.append(
+            [
+                min(x, _SAFE)
+                for x in (
+                    rate.numerator,
+                    rate.denominator,
+                    annual_rate.numerator,
+                    annual_rate.denominator,
+                )
+            ]
+        )
+    names = ("n", "d", "an", "ad")
+    lookup = pl.DataFrame(
+        {"annual_rate": pl.Series(uniq, dtype=pl.Utf8)}
+        | {k: pl.Series([r[i] for r in rows], dtype=pl.Int64) for i, k in enumerate(names)}
+    )
     joined = pl.DataFrame({"annual_rate": annual}).join(
         lookup, on="annual_rate", how="left", maintain_order="left"
     )
-    return joined["n"].to_numpy().astype(np.int64), joined["d"].to_numpy().astype(np.int64)
+    n, d, an, ad = (joined[k].to_numpy().astype(np.int64) for k in names)
+    return n, d, an, ad
+
+
+def _day_counts(texts: pl.Series) -> I64:
+    """Index into ``list(DayCount)`` per loan; -1 for a name the reference rejects."""
+    kinds = list(DayCount)
+    table: dict[str, int] = {}
+    for text in texts.unique().to_list():
+        try:
+            table[text] = kinds.index(DayCount.parse(str(text)))
+        except PostLoanError:
+            table[text] = -1
+    out: I64 = texts.replace_strict(table, return_dtype=pl.Int64).to_numpy().astype(np.int64)
+    return out
 
 
 def _days(series: pl.Series) -> I64:
     return series.cast(pl.Int32).to_numpy().astype(np.int64)
+
+
+def _distinct(keys: I64) -> I64:
+    """Sorted distinct values (a sort and a diff: faster than ``np.unique`` here)."""
+    x = np.sort(keys)
+    keep = np.ones(x.size, bool)
+    keep[1:] = x[1:] != x[:-1]
+    out: I64 = x[keep]
+    return out
+
+
+def _with_loan_index(frame: pl.DataFrame, keyed: pl.DataFrame) -> pl.DataFrame:
+    """``frame``'s rows of known loans with the loan index ``k``, in ``frame``'s order.
+
+    Joins the runs of equal loan ids (one per loan when rows come grouped by loan,
+    as the store gives them) instead of every row."""
+    runs = frame["loan_id"].rle()
+    lengths = runs.struct.field("len").to_numpy().astype(np.int64)
+    values = runs.struct.field("value").rename("loan_id").to_frame()
+    k_run = (
+        values.join(keyed, on="loan_id", how="left", maintain_order="left")["k"]
+        .fill_null(-1)
+        .to_numpy()
+        .astype(np.int64)
+    )
+    k = np.repeat(k_run, lengths)
+    return frame.with_columns(pl.Series("k", k, dtype=pl.Int64)).filter(pl.Series(k >= 0))
+
+
+def _days_or(series: pl.Series, missing: int) -> I64:
+    out: I64 = series.cast(pl.Int32).cast(pl.Int64).fill_null(missing).to_numpy()
+    return out.astype(np.int64)
+
+
+def _codes(values: pl.Series, names: tuple[str, ...]) -> I64:
+    """Index of each value in ``names``; -1 for anything else (or null)."""
+    table = {name: k for k, name in enumerate(names)}
+    out: I64 = (
+        values.replace_strict(table, default=-1, return_dtype=pl.Int64)
+        .fill_null(-1)
+        .to_numpy()
+        .astype(np.int64)
+    )
+    return out
+
+
+def _flag(bad: np.ndarray, k: I64, mask: np.ndarray) -> None:
+    bad[k[mask]] = True
 
 
 def prepare(
@@ -100,186 +182,192 @@ def prepare(
 ) -> tuple[Book, list[str]]:
     """The native book and the ids of the loans left to the reference."""
     on = day_number(business_date)
-    base = loans.select("loan_id", "annual_rate", "disbursement_date").with_row_index("row")
-    base = base.filter(pl.col("disbursement_date") <= business_date)
-    disb_of = base.select("loan_id", pl.col("disbursement_date").alias("_disb"))
-    txns = transactions.with_row_index("_order").join(disb_of, on="loan_id", how="inner")
-    known = txns.filter(pl.col("value_date") <= business_date)
-    # marks that start after the business date change nothing on it
-    marks_now = marks.filter(pl.col("start_date") <= business_date)
-    bad: set[str] = set(marks_now.filter(pl.col("kind") != RESTRUCTURED)["loan_id"].to_list())
-    bad.update(
-        marks.filter(
-            pl.col("start_date").is_null()
-            | (pl.col("end_date") < pl.col("start_date"))
-            | ~pl.col("kind").is_in([k.value for k in MarkKind])
-        )["loan_id"].to_list()
+    base = (
+        loans.select("loan_id", "annual_rate", "day_count", "disbursement_date")
+        .with_row_index("row")
+        .filter(pl.col("disbursement_date") <= business_date)
+        .sort("loan_id")
+        .with_row_index("k")
     )
-    bad.update(
-        known.filter(~pl.col("type").is_in(NATIVE_TXNS) | (pl.col("value_date") < pl.col("_disb")))[
-            "loan_id"
-        ].to_list()
-    )
-    bad.update(
-        txns.filter(
-            (pl.col("amount") < 0)
-            | pl.col("amount").is_null()
-            | ((pl.col("type") == "reversal") & pl.col("reverses").fill_null("").eq(""))
-        )["loan_id"].to_list()
-    )
-    sched = schedules.join(disb_of, on="loan_id", how="inner").sort("loan_id", "seq")
-    checks = sched.group_by("loan_id").agg(
-        (
-            (pl.col("seq").min() < 1)
-            | (pl.col("seq").n_unique() != pl.len())
-            | ~pl.col("due_date").is_sorted()
-            | (pl.min_horizontal("principal_due", "interest_due", "fee_due").min() < 0)
-            | pl.any_horizontal(
-                pl.col("principal_due", "interest_due", "fee_due", "due_date").is_null()
-            ).any()
-        ).alias("bad"),
-        pl.col("principal_due").sum().alias("p_sum"),
-    )
-    bad.update(checks.filter(pl.col("bad"))["loan_id"].to_list())
-    has_schedule = set(checks["loan_id"].to_list())
-    bad.update(x for x in base["loan_id"].to_list() if x not in has_schedule)
-    num, den = _rates(base["annual_rate"], policy)
-    base = base.with_columns(pl.Series("_num", num), pl.Series("_den", den))
-    base = base.join(checks.select("loan_id", "p_sum"), on="loan_id", how="left")
-    overflow = base.filter(
-        pl.col("p_sum").is_null()
-        | (pl.col("p_sum").cast(pl.Float64) * pl.col("_num").cast(pl.Float64) * 4 >= _SAFE)
-        | (pl.col("_den").cast(pl.Float64) * 4 >= _SAFE)
-    )
-    bad.update(overflow["loan_id"].to_list())
-    fallback = sorted(bad & set(base["loan_id"].to_list()))
-    native = base.join(
-        pl.DataFrame({"loan_id": pl.Series(fallback, dtype=pl.Utf8)}), on="loan_id", how="anti"
-    )
+    keyed = base.select("loan_id", pl.col("k").cast(pl.Int64))
+    n = base.height
+    bad = np.zeros(n, bool)
+    disb_all = _days(base["disbursement_date"])
 
-    # events: repayments and write-offs up to the business date, then held-money days
-    ev = known.filter(pl.col("type").is_in(("repayment", "write_off"))).join(
-        native.select("loan_id"), on="loan_id", how="semi"
-    )
-    ev = ev.select(
-        "loan_id",
-        pl.col("value_date").cast(pl.Int32).cast(pl.Int64).alias("day"),
-        pl.when(pl.col("type") == "repayment")
-        .then(REPAY)
-        .otherwise(WRITE_OFF)
-        .cast(pl.Int64)
-        .alias("kind"),
-        pl.col("amount").cast(pl.Int64),
-        pl.col("_order").cast(pl.Int64),
-    )
-    sched = sched.join(native.select("loan_id"), on="loan_id", how="semi")
-    owing_days = (
-        sched.filter((pl.col("principal_due") + pl.col("interest_due") + pl.col("fee_due")) > 0)
-        .select("loan_id", pl.col("due_date").cast(pl.Int32).cast(pl.Int64).alias("due"))
-        .unique()
-        .sort("loan_id", "due")
-    )
-    repay_days = ev.filter(pl.col("kind") == REPAY).select("loan_id", "day").unique()
-    held = (
-        repay_days.sort("loan_id", "day")
-        .join_asof(
-            owing_days.with_columns(pl.col("due").alias("day_key")).sort("loan_id", "day_key"),
-            left_on="day",
-            right_on="day_key",
-            by="loan_id",
-            strategy="forward",
-            allow_exact_matches=False,
-            check_sortedness=False,
-        )
-        .filter(pl.col("due").is_not_null() & (pl.col("due") <= on))
-        .select("loan_id", pl.col("due").alias("day"))
-        .unique()
-        .with_columns(
-            pl.lit(ADVANCE, pl.Int64).alias("kind"),
-            pl.lit(0, pl.Int64).alias("amount"),
-            pl.lit(0, pl.Int64).alias("_order"),
-        )
-    )
-    restructured = marks_now.join(native.select("loan_id", "disbursement_date"), on="loan_id")
-    mark_days = (
-        restructured.filter(pl.col("start_date") >= pl.col("disbursement_date"))
-        .select(
-            "loan_id",
-            pl.col("start_date").cast(pl.Int32).cast(pl.Int64).alias("day"),
-            pl.lit(MARK, pl.Int64).alias("kind"),
-            pl.lit(0, pl.Int64).alias("amount"),
-            pl.lit(0, pl.Int64).alias("_order"),
-        )
-        .unique()
-    )
-    events = pl.concat([ev, held.select(ev.columns), mark_days.select(ev.columns)])
-    counts = events.group_by("loan_id").agg(pl.len().alias("n_events"))
-    native = native.join(counts, on="loan_id", how="left").with_columns(
-        pl.col("n_events").fill_null(0)
-    )
-    native = native.sort(["n_events", "loan_id"], descending=[True, False])
-    native = native.with_row_index("k")
-    keyed = native.select("loan_id", "k")
-    events = events.join(keyed, on="loan_id").sort("k", "day", "kind", "_order")
-    sched = sched.join(keyed, on="loan_id").sort("k", "seq")
-    mark_days = mark_days.join(keyed, on="loan_id").sort("k", "day")
-    spans = _merged_spans(restructured.join(keyed, on="loan_id"))
+    # transactions: only the types the kernel applies, none before disbursement
+    txns = _with_loan_index(transactions, keyed)  # keeps the feed's order
+    tk = txns["k"].to_numpy().astype(np.int64)
+    tday = _days(txns["value_date"])
+    ttype = _codes(txns["type"], NATIVE_TXNS)
+    amount = txns["amount"].fill_null(-1).to_numpy().astype(np.int64)
+    known = tday <= on
+    _flag(bad, tk, known & ((ttype < 0) | (tday < disb_all[tk])))
+    reversal_without = (txns["type"] == "reversal") & txns["reverses"].fill_null("").eq("")
+    _flag(bad, tk, (amount < 0) | reversal_without.to_numpy())
 
-    disb = _days(native["disbursement_date"])
-    k_sched = sched["k"].to_numpy().astype(np.int64)
+    # marks: restructured ones are native; marks starting after the date change nothing
+    mk = marks.join(keyed, on="loan_id", how="inner")
+    kinds = {k.value for k in MarkKind}
+    invalid = (
+        mk["start_date"].is_null()
+        | (mk["end_date"] < mk["start_date"]).fill_null(False)
+        | ~mk["kind"].is_in(list(kinds))
+    )
+    now = (mk["start_date"] <= business_date).fill_null(False)
+    mark_k = mk["k"].to_numpy().astype(np.int64)
+    _flag(bad, mark_k, (invalid | (now & (mk["kind"] != RESTRUCTURED))).to_numpy())
+
+    # schedules, in (loan, seq) order, checked as the reference checks them
+    sc = _with_loan_index(schedules, keyed)
+    sk = sc["k"].to_numpy().astype(np.int64)
+    seq = sc["seq"].fill_null(0).to_numpy().astype(np.int64)
+    if sk.size > 1 and not bool(
+        np.all((sk[1:] > sk[:-1]) | ((sk[1:] == sk[:-1]) & (seq[1:] >= seq[:-1])))
+    ):
+        order = np.lexsort((seq, sk))
+        sc = sc[order]
+        sk, seq = sk[order], seq[order]
+    nulls = sc.select(
+        pl.any_horizontal(pl.col("principal_due", "interest_due", "fee_due", "due_date").is_null())
+    ).to_series()
+    due = sc["due_date"].cast(pl.Int32).fill_null(0).to_numpy().astype(np.int64)
+    principal = sc["principal_due"].fill_null(0).to_numpy().astype(np.int64)
+    interest = sc["interest_due"].fill_null(0).to_numpy().astype(np.int64)
+    fee = sc["fee_due"].fill_null(0).to_numpy().astype(np.int64)
+    same = np.zeros(sk.size, bool)
+    same[1:] = sk[1:] == sk[:-1]
+    broken = np.zeros(sk.size, bool)
+    broken[1:] = same[1:] & ((seq[1:] == seq[:-1]) | (due[1:] < due[:-1]))
+    broken |= (seq < 1) | (np.minimum(np.minimum(principal, interest), fee) < 0)
+    broken |= nulls.to_numpy()
+    _flag(bad, sk, broken)
+    sizes_all = np.bincount(sk, minlength=n)
+    bad |= sizes_all == 0
+
+    num, den, a_num, a_den = _rates(base["annual_rate"], policy)
+    day_count = _day_counts(base["day_count"])
+    p_sum = np.bincount(sk, weights=principal.astype(np.float64), minlength=n)
+    bad |= (day_count < 0) | (a_num >= _SAFE) | (a_den >= _SAFE) | (den * 4.0 >= _SAFE)
+    bad |= p_sum * num.astype(np.float64) * 4 >= _SAFE
+    fallback = base["loan_id"].filter(pl.Series(bad)).to_list()
+
+    # the native book: loans renumbered in loan-id order
+    keep = ~bad
+    new_k = np.cumsum(keep) - 1
+    srow = keep[sk]
+    sk, due, principal, interest, fee = (
+        new_k[sk[srow]],
+        due[srow],
+        principal[srow],
+        interest[srow],
+        fee[srow],
+    )
+    native = base.filter(pl.Series(keep))
     n = native.height
-    sizes = np.bincount(k_sched, minlength=n).astype(np.int64)
+    disb = disb_all[keep]
+    sizes = np.bincount(sk, minlength=n).astype(np.int64)
     end = np.cumsum(sizes)
     start = end - sizes
-    due = _days(sched["due_date"])
-    principal = sched["principal_due"].to_numpy().astype(np.int64)
-    interest = sched["interest_due"].to_numpy().astype(np.int64)
-    fee = sched["fee_due"].to_numpy().astype(np.int64)
-    rate_num = native["_num"].to_numpy().astype(np.int64)
-    rate_den = native["_den"].to_numpy().astype(np.int64)
-    pnum, pden = rate_num[k_sched], rate_den[k_sched]
-    daily = (2 * principal * pnum + pden) // (2 * pden)
-    past_due_from = due + (policy.delinquency.grace_days + 1)
-    penalty_from = np.maximum(due + (policy.penalty.grace_days + 1), disb[k_sched])
+    key_shift, off = np.int64(1 << 22), np.int64(1 << 21)
     owing = (principal + interest + fee) > 0
-    owing_next = _next_owing(owing, end[k_sched])
-    ev_k = events["k"].to_numpy().astype(np.int64)
-    ev_count = np.bincount(ev_k, minlength=n).astype(np.int64)
-    ev_start = np.cumsum(ev_count) - ev_count
-    r_k = mark_days["k"].to_numpy().astype(np.int64)
+    owing_key = sk[owing] * key_shift + (due[owing] + off)
+
+    # events: repayments and write-offs, held-money days, restructuring days
+    erow = known & keep[tk] & ((ttype == 0) | (ttype == 2))
+    ek, eday = new_k[tk[erow]], tday[erow]
+    ekind = np.where(ttype[erow] == 0, REPAY, WRITE_OFF).astype(np.int64)
+    eamount = amount[erow]
+    paid = ekind == REPAY
+    pos = np.searchsorted(owing_key, ek[paid] * key_shift + (eday[paid] + off), side="right")
+    found = pos < owing_key.size
+    found[found] = owing_key[pos[found]] // key_shift == ek[paid][found]
+    held_key = _distinct(owing_key[pos[found]])
+    held_k, held_day = held_key // key_shift, held_key % key_shift - off
+    held_ok = held_day <= on
+    held_k, held_day = held_k[held_ok], held_day[held_ok]
+    mrow = (now & (mk["kind"] == RESTRUCTURED)).to_numpy() & keep[mark_k]
+    m_k = new_k[mark_k[mrow]]
+    m_start = _days(mk["start_date"].filter(pl.Series(mrow)))
+    m_end = _days_or(mk["end_date"].filter(pl.Series(mrow)), NEVER)
+    day_key = _distinct(
+        (m_k * key_shift + (m_start + off))[m_start >= disb[m_k]] if m_k.size else m_k
+    )
+    r_k, r_day = day_key // key_shift, day_key % key_shift - off
+    all_k = np.concatenate((ek, held_k, r_k))
+    all_day = np.concatenate((eday, held_day, r_day))
+    all_kind = np.concatenate(
+        (ekind, np.full(held_k.size, ADVANCE, np.int64), np.full(r_k.size, MARK, np.int64))
+    )
+    all_amount = np.concatenate((eamount, np.zeros(held_k.size + r_k.size, np.int64)))
+    # (loan, day, kind) in one int64; a stable sort keeps the feed's order in a tie
+    order = np.argsort(
+        (all_k << np.int64(25)) | ((all_day + off) << np.int64(3)) | all_kind, kind="stable"
+    )
+    ev_count = np.bincount(all_k, minlength=n).astype(np.int64)
     r_count = np.bincount(r_k, minlength=n).astype(np.int64)
-    f_k = spans["k"].to_numpy().astype(np.int64)
-    f_count = np.bincount(f_k, minlength=n).astype(np.int64)
+    spans = _merged_spans(
+        pl.DataFrame(
+            {
+                "k": pl.Series(m_k, dtype=pl.Int64),
+                "lo": pl.Series(m_start, dtype=pl.Int64),
+                "hi": pl.Series(m_end, dtype=pl.Int64),
+            }
+        )
+    )
+    f_count = np.bincount(spans["k"].to_numpy().astype(np.int64), minlength=n).astype(np.int64)
+
+    k_sched = sk
+    pnum, pden = num[keep][k_sched], den[keep][k_sched]
+    daily = (2 * principal * pnum + pden) // (2 * pden)
     book = Book(
         restructured_start=np.cumsum(r_count) - r_count,
         restructured_end=np.cumsum(r_count),
-        restructured_day=mark_days["day"].to_numpy().astype(np.int64),
+        restructured_day=r_day,
         forborne_start=np.cumsum(f_count) - f_count,
         forborne_end=np.cumsum(f_count),
         forborne_lo=spans["lo"].to_numpy().astype(np.int64),
         forborne_hi=spans["hi"].to_numpy().astype(np.int64),
-        loan_id=native["loan_id"].to_list(),
+        loan_id=native["loan_id"],
         row=native["row"].to_numpy().astype(np.int64),
         disb=disb,
-        rate_num=rate_num,
-        rate_den=rate_den,
+        rate_num=num[keep],
+        rate_den=den[keep],
+        annual_num=a_num[keep],
+        annual_den=a_den[keep],
+        day_count=day_count[keep],
         start=start,
         end=end,
         principal=principal,
         interest=interest,
         fee=fee,
         due=due,
-        past_due_from=past_due_from,
-        penalty_from=penalty_from,
+        past_due_from=due + (policy.delinquency.grace_days + 1),
+        penalty_from=np.maximum(due + (policy.penalty.grace_days + 1), disb[k_sched]),
         daily=daily,
-        owing_next=owing_next,
-        ev_start=ev_start,
+        owing_next=_next_owing(owing, end[k_sched]),
+        ev_start=np.cumsum(ev_count) - ev_count,
         ev_count=ev_count,
-        ev_day=events["day"].to_numpy().astype(np.int64),
-        ev_kind=events["kind"].to_numpy().astype(np.int64),
-        ev_amount=events["amount"].to_numpy().astype(np.int64),
+        ev_day=all_day[order],
+        ev_kind=all_kind[order],
+        ev_amount=all_amount[order],
     )
     return book, fallback
+
+
+def _merged_spans(spans: pl.DataFrame) -> pl.DataFrame:
+    """Per loan (``k``), the day spans (``lo`` .. ``hi``) restructured marks cover,
+    overlapping or adjacent ones merged; an open end is ``NEVER``."""
+    spans = spans.sort("k", "lo")
+    reach = pl.col("hi").cum_max().over("k").shift(1).over("k")
+    spans = spans.with_columns(
+        ((reach.is_null()) | (pl.col("lo") > reach + 1)).cast(pl.Int64).alias("_new")
+    ).with_columns(pl.col("_new").cum_sum().over("k").alias("_g"))
+    return (
+        spans.group_by("k", "_g")
+        .agg(pl.col("lo").min(), pl.col("hi").max())
+        .sort("k", "lo")
+        .select("k", "lo", "hi")
+    )
 
 
 def _next_owing(owing: np.ndarray, loan_end: I64) -> I64:
@@ -291,23 +379,3 @@ def _next_owing(owing: np.ndarray, loan_end: I64) -> I64:
     rev = np.minimum.accumulate(idx[::-1])[::-1]
     out = np.minimum(rev, loan_end)
     return np.concatenate((out, np.array([size], dtype=np.int64)))
-
-
-def _merged_spans(marks: pl.DataFrame) -> pl.DataFrame:
-    """Per loan (``k``), the day spans restructured marks cover, overlapping or
-    adjacent ones merged; an open end is ``NEVER``."""
-    spans = marks.select(
-        "k",
-        pl.col("start_date").cast(pl.Int32).cast(pl.Int64).alias("lo"),
-        pl.col("end_date").cast(pl.Int32).cast(pl.Int64).fill_null(NEVER).alias("hi"),
-    ).sort("k", "lo")
-    reach = pl.col("hi").cum_max().over("k").shift(1).over("k")
-    spans = spans.with_columns(
-        ((reach.is_null()) | (pl.col("lo") > reach + 1)).cast(pl.Int64).alias("_new")
-    ).with_columns(pl.col("_new").cum_sum().over("k").alias("_g"))
-    return (
-        spans.group_by("k", "_g")
-        .agg(pl.col("lo").min(), pl.col("hi").max())
-        .sort("k", "lo")
-        .select("k", "lo", "hi")
-    )

@@ -149,7 +149,8 @@ def finish(walker: Walker) -> tuple[dict[str, object], np.ndarray]:
     status = np.where(
         co, 2, np.where(closed, 1, np.where((last_due != NONE) & (on > last_due), 3, 0))
     )
-    reasons = {int(x): reasons_of(walker, int(x)) for x in np.unique(code)}
+    used = np.nonzero(np.bincount(code, minlength=1))[0]
+    reasons = {int(x): reasons_of(walker, int(x)) for x in used}
     buckets = policy.buckets
     labels = [x.label for x in buckets.buckets] + [buckets.charged_off_label]
     bucket = np.full(n, len(buckets.buckets) - 1, np.int64)

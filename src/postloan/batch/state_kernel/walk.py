@@ -23,8 +23,10 @@ from datetime import date, timedelta
 
 import numpy as np
 
+from postloan.batch.calendar_arrays import YEAR_DENOMINATOR, DateTables, fraction_numerator
 from postloan.batch.state_kernel.book import ADVANCE, REPAY, WRITE_OFF, Book
 from postloan.batch.state_kernel.dates import I64, NEVER, NONE, add_months_days
+from postloan.domain.daycount import DayCount
 from postloan.domain.policy import Component, CureRule, ServicingPolicy
 from postloan.domain.prepayment import payoff
 from postloan.domain.schedule import Instalment, LoanTerms
@@ -80,6 +82,7 @@ class Walker:
         self.on = on
         self.policy = policy
         self.terms_for = terms_for
+        self._date_tables: DateTables | None = None
         n = book.start.shape[0]
         loan_of = np.repeat(np.arange(n, dtype=np.int64), book.end - book.start)
         self.key_due = _key(loan_of, book.due)
@@ -252,7 +255,10 @@ class Walker:
         second = restructured & (prev_anchor != NONE)
         anchor = np.where(restructured, day, prev_anchor)
         anchor = np.where((anchor != NONE) & (dpd > 0), day, anchor)
-        anchor = np.where(self._obs_done_on(idx, anchor) <= day, NONE, anchor)
+        sub = np.nonzero(anchor != NONE)[0]
+        if sub.size:
+            ends = self._obs_done_on(idx[sub], anchor[sub])
+            anchor[sub] = np.where(ends <= day[sub], NONE, anchor[sub])
         observing = anchor != NONE
         floor = self._category(dpd)
         base = floor.copy()
@@ -269,7 +275,10 @@ class Walker:
         follows = (held < 2) | (floor >= held)
         cured = (dpd == 0) & (floor < 2)
         cure_start = np.where(cured, np.where(w.cure[idx] != NONE, w.cure[idx], day), NONE)
-        done = ~follows & cured & ~observing & (self._cure_done_on(idx, cure_start) <= day)
+        done = ~follows & cured & ~observing
+        sub = np.nonzero(done)[0]
+        if sub.size:
+            done[sub] = self._cure_done_on(idx[sub], cure_start[sub]) <= day[sub]
         own = base * 8 + obs_flag * 1 + sec_flag * 2
         code = np.where(
             follows,
@@ -317,9 +326,15 @@ class Walker:
         npl = held >= 2
         anchor = w.anchor[idx]
         observing = anchor != NONE
-        obs_end = np.where(observing, self._obs_done_on(idx, anchor), a)
+        obs_end = a.copy()
+        sub = np.nonzero(observing & has1)[0]
+        if sub.size:
+            obs_end[sub] = self._obs_done_on(idx[sub], anchor[sub])
         cure0 = np.where(w.cure[idx] != NONE, w.cure[idx], a)
-        free = np.maximum(self._cure_done_on(idx, cure0), obs_end)
+        free = np.full(idx.size, NEVER, np.int64)
+        sub = np.nonzero(npl & has1)[0]
+        if sub.size:
+            free[sub] = np.maximum(self._cure_done_on(idx[sub], cure0[sub]), obs_end[sub])
         cured = npl & (free <= b1)
         still = obs_end > b1
         cat = np.where(has1, np.where(npl, np.where(cured, 0, held), np.where(still, 1, 0)), held)
@@ -345,26 +360,30 @@ class Walker:
         b, w = self.b, self.w
         counts = b.ev_count
         top = int(counts.max()) if counts.size else 0
-        neg = -counts
+        busiest = np.argsort(-counts, kind="stable")
+        ranked = -counts[busiest]
         for r in range(top):
-            m = int(np.searchsorted(neg, -r, side="left"))
-            rows = b.ev_start[:m] + r
+            act = busiest[: int(np.searchsorted(ranked, -r, side="left"))]
+            rows = b.ev_start[act] + r
             t, kind, amount = b.ev_day[rows], b.ev_kind[rows], b.ev_amount[rows]
-            live = (w.charged_off[:m] == NONE) & ~w.fallback[:m]
-            new = np.nonzero(live & (t > w.seg[:m]))[0]
+            live = (w.charged_off[act] == NONE) & ~w.fallback[act]
+            sel = live & (t > w.seg[act])
+            new, tn = act[sel], t[sel]
             if new.size:
-                self._span(new, w.seg[new], t[new] - 1)
-                w.since_last[new] = self._since(new, t[new] - 1)
-                w.seg[new] = t[new]
-            rep = np.nonzero(live & (kind == REPAY))[0]
-            if rep.size:
-                self._repay(rep, t[rep], amount[rep])
-            off = np.nonzero(live & (kind == WRITE_OFF))[0]
-            if off.size:
-                self._write_off(off, t[off])
-            held = np.nonzero(live & (kind == ADVANCE) & (w.advance[:m] > 0))[0]
-            if held.size:
-                w.advance[held] = self._waterfall(held, w.advance[held], t[held])
+                self._span(new, w.seg[new], tn - 1)
+                w.since_last[new] = self._since(new, tn - 1)
+                w.seg[new] = tn
+            sel = live & (kind == REPAY)
+            if sel.any():
+                self._repay(act[sel], t[sel], amount[sel])
+            sel = live & (kind == WRITE_OFF)
+            if sel.any():
+                self._write_off(act[sel], t[sel])
+            sel = live & (kind == ADVANCE)
+            sel[sel] = w.advance[act[sel]] > 0
+            if sel.any():
+                held, th = act[sel], t[sel]
+                w.advance[held] = self._waterfall(held, w.advance[held], th)
                 w.fallback[held[w.advance[held] > 0]] = True
         return w
 
@@ -385,8 +404,61 @@ class Walker:
         w.advance[idx] = np.where(simple, held, 0)
         w.credit[idx] += np.where(simple, excess, 0)
         w.fallback[idx[stuck]] = True
-        for k in np.nonzero(~simple & ~stuck)[0]:
+        big = np.nonzero(~simple & ~stuck)[0]
+        if big.size:
+            self._payoffs(idx[big], t[big], money[big])
+
+    def _tables(self) -> DateTables:
+        if self._date_tables is None:
+            b = self.b
+            lo = int(min(b.disb.min(), b.due.min())) - 1
+            hi = int(max(b.due.max(), self.on)) + 1
+            self._date_tables = DateTables.covering(lo, hi)
+        return self._date_tables
+
+    def _payoffs(self, idx: I64, t: I64, money: I64) -> None:
+        """Money beyond the held instalment (``Ledger._pay_ahead``): when it pays the
+        loan off (``prepayment.payoff``: all principal plus the current period's
+        interest less what the balance no longer bears) the loan closes; otherwise
+        it is a partial prepayment, which re-amortizes: the loan goes to the reference."""
+        b = self.b
+        f = np.searchsorted(self.key_due, _key(idx, t), side="right")  # first not yet due
+        balance = self.pc[b.end[idx]] - self.pc[f]
+        first_interest = b.interest[f]
+        numer = np.zeros(idx.size, np.int64)
+        denom = np.ones(idx.size, np.int64)
+        tables = self._tables()
+        kinds = list(DayCount)
+        codes = b.day_count[idx]
+        for code, kind in enumerate(kinds):
+            sel = codes == code
+            if not sel.any():
+                continue
+            numer[sel] = fraction_numerator(tables, t[sel], b.due[f[sel]], kind)
+            denom[sel] = YEAR_DENOMINATOR[kind]
+        a_num, a_den = b.annual_num[idx], b.annual_den[idx]
+        # unearned = round_half_up(balance × rate × numer / denom), exact in int64 when safe
+        safe = (balance.astype(np.float64) * a_num * np.maximum(numer, 1) * 4 < float(1 << 62)) & (
+            a_den.astype(np.float64) * denom * 4 < float(1 << 62)
+        )
+        x = balance * a_num * numer
+        d = a_den * denom
+        unearned = (2 * x + d) // (2 * d)
+        interest = np.maximum(0, first_interest - unearned)
+        total = balance + interest
+        for k in np.nonzero(~safe)[0]:
             self._payoff(int(idx[k]), int(t[k]), int(money[k]))
+        w = self.w
+        ok = safe & (money >= total)
+        w.fallback[idx[safe & ~ok]] = True
+        i = idx[ok]
+        w.paid[Component.PRINCIPAL][i] += balance[ok]
+        w.paid[Component.INTEREST][i] += interest[ok]
+        w.credit[i] += money[ok] - total[ok]
+        w.p[i] = b.end[i]
+        w.closed[i] = True
+        for arr in (w.rp, w.ri, w.rf, w.rpen):
+            arr[i] = 0
 
     def _payoff(self, i: int, t: int, money: int) -> None:
         """Money beyond the held instalment: a payoff when it covers it, else the
