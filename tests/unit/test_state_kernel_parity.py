@@ -332,3 +332,26 @@ def test_generated_books_agree(data: st.DataObject) -> None:
     on = data.draw(st.dates(date(2023, 1, 1), date(2026, 6, 30)))
     frames = _frames(books)
     _same(frames, on, policy)
+
+
+def test_result_does_not_depend_on_parts_or_arrow(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Walked in three parts (threads), or through the Arrow entry point Spark calls,
+    every loan's state is the same as in one piece."""
+    import postloan.batch.state_kernel as kernel
+
+    frames = store_frames(simulate(SimConfig.default(), loans=1_500, months=24, seed=21))
+    on = date(2025, 12, 31)
+    whole = loan_states(*frames, on, POLICY)
+    monkeypatch.setattr(kernel, "PART_MIN_LOANS", 10)
+    monkeypatch.setattr(kernel, "THREADS", 3)
+    assert first_difference(loan_states(*frames, on, POLICY), whole) is None
+    table = kernel.loan_states_arrow(*(f.to_arrow() for f in frames), on, POLICY)
+    back = pl.from_arrow(table)
+    assert isinstance(back, pl.DataFrame)
+    assert first_difference(back, whole) is None
+    half = frames[0]["loan_id"].gather_every(2).to_frame()
+    some = tuple(f.join(half, on="loan_id", how="semi", maintain_order="left") for f in frames)
+    assert (
+        first_difference(loan_states(*some, on, POLICY), whole.join(half, on="loan_id", how="semi"))
+        is None
+    )
