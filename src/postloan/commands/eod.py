@@ -48,12 +48,14 @@ def reporter(dates: list[date]) -> Iterator[Any]:
         console=Console(stderr=True),
     ) as bar:
         task = bar.add_task("close of business", total=None)
+        seen: list[str] = []
 
         def show(event: str, **fields: Any) -> None:
             if event == "date_start":
+                seen.append(fields["date"])
                 bar.update(
                     task,
-                    description=f"eod {fields['date']} ({len(dates)} dates)",
+                    description=f"eod {fields['date']} (date {len(seen)} of {len(dates)})",
                     total=fields["partitions"],
                     completed=0,
                 )
@@ -61,7 +63,8 @@ def reporter(dates: list[date]) -> Iterator[Any]:
                 bar.update(task, completed=fields["partition"])
             elif event == "date_done":
                 bar.console.print(
-                    f"closed {fields['date']}: {fields['loans']} loans, {fields['events']} events"
+                    f"closed {fields['date']}: {fields['loans']} loans, {fields['events']} events",
+                    highlight=False,
                 )
 
         yield show
