@@ -1,10 +1,10 @@
 """``postloan demo``: the main job on the embedded default, as far as it exists today.
 
 It simulates a loan book (about 20k loans over 18 months by default), imports
-the feed files into ``POSTLOAN_HOME`` (a re-run changes nothing), works out
-every loan's state on the last business date of the book, and prints a
-portfolio summary. The close-of-business pipeline and the web UI are later
-issues: until they land the demo says so instead of pretending.
+the feed files into ``POSTLOAN_HOME`` (a re-run changes nothing), runs the
+close of business for every day of the last two months (``--eod-days``), and
+prints the portfolio KPIs of the last day. The web UI is a later issue: until it
+lands the demo says so instead of pretending.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -23,8 +23,6 @@ from postloan.domain.errors import ValidationError
 
 if TYPE_CHECKING:
     from postloan.config import Settings
-    from postloan.domain.loan_state import LoanState
-    from postloan.domain.policy import ServicingPolicy
 
 #: The business date the embedded sample book is written up to.
 SAMPLE_BUSINESS_DATE = date(2026, 10, 31)
@@ -48,13 +46,14 @@ def demo_command(
     on: Annotated[
         str | None, typer.Option("--date", help="Business date (default: end of the book)")
     ] = None,
+    eod_days: Annotated[
+        int, typer.Option("--eod-days", help="Run the close of business for this many days")
+    ] = 61,
 ) -> None:
     """Simulate a book, import it, compute every loan's state and print a portfolio summary."""
-    from postloan.analytics.portfolio import summarise
     from postloan.commands.importing import print_report
     from postloan.config import load_settings
     from postloan.feeds.importer import import_directory
-    from postloan.policy_config import load_policy
 
     console = Console()
     settings = load_settings()
@@ -68,15 +67,9 @@ def demo_command(
         report = import_directory(feeds)
     print_report(report, console)
 
-    console.print(
-        "close of business: the vectorised pipeline is not built yet; loan states come "
-        "from the per-loan reference implementation.",
-        highlight=False,
-    )
-    policy = load_policy(settings)
-    states = compute_states(settings, business_date, policy, console)
-    print_summary(summarise(states), business_date, console)
-    example = next((s.loan_id for s in states if s.days_past_due > 0), None)
+    kpi = close_recent_days(settings, business_date, eod_days, console)
+    print_summary(kpi, console)
+    example = _delinquent_example(settings, business_date)
     if example:
         console.print(
             f"Next: postloan state {example} --date {business_date.isoformat()} --format json",
@@ -121,74 +114,77 @@ def simulated_feeds(
     return folder, end_of_book
 
 
-def compute_states(
-    settings: Settings, business_date: date, policy: ServicingPolicy, console: Console
-) -> list[LoanState]:
-    """Every loan's state on ``business_date`` through the per-loan reference, with a
-    progress bar (the vectorised close of business will replace this)."""
+def close_recent_days(
+    settings: Settings, business_date: date, days: int, console: Console
+) -> dict[str, Any]:
+    """Run the close of business for every day of the last ``days`` days up to
+    ``business_date`` that is not closed yet, with a progress bar; return its KPIs."""
+    from datetime import timedelta
+
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from postloan.batch.reference import iter_books, reference_states
+    from postloan.batch.pipeline import last_closed_business_date, run_range
+    from postloan.commands.kpi import kpi_document
     from postloan.store.db import open_store
-    from postloan.store.repository import (
-        loans_frame,
-        marks_frame,
-        schedules_frame,
-        transactions_frame,
-    )
+    from postloan.store.snapshots import SnapshotStore
 
+    if days < 1:
+        raise ValidationError("--eod-days must be at least 1")
     store = open_store(settings)
     try:
         with store.begin() as conn:
-            frames = (
-                loans_frame(conn),
-                schedules_frame(conn),
-                transactions_frame(conn),
-                marks_frame(conn),
-            )
+            watermark = last_closed_business_date(conn)
+        first = business_date - timedelta(days=days - 1)
+        if watermark is not None and first <= watermark < business_date:
+            first = watermark + timedelta(days=1)
+        dates = [first + timedelta(days=k) for k in range((business_date - first).days + 1)]
+        if watermark is not None and watermark >= business_date:
+            dates = []
+        columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn())
+        with Progress(*columns, TimeElapsedColumn(), console=console) as bar:
+            task = bar.add_task("close of business", total=len(dates))
+
+            def report(event: str, **fields: Any) -> None:
+                if event == "date_done":
+                    bar.update(task, advance=1, description=f"close of business {fields['date']}")
+
+            run_range(store, dates, report=report)
     finally:
         store.close()
-    books = list(iter_books(*frames))
-    columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, TimeElapsedColumn(), console=console, transient=False) as bar:
-        task = bar.add_task(f"loan states on {business_date.isoformat()}", total=len(books))
-        return reference_states(
-            books, business_date, policy, progress=lambda n: bar.advance(task, n)
-        )
+    rows = SnapshotStore(settings.snapshot_dir).read("kpi", business_date).to_dicts()
+    return kpi_document(rows, business_date)
 
 
-def print_summary(summary: object, business_date: date, console: Console) -> None:
-    from postloan.analytics.portfolio import PortfolioSummary
-    from postloan.domain.money import format_minor
+def _delinquent_example(settings: Settings, business_date: date) -> str | None:
+    import polars as pl
 
-    assert isinstance(summary, PortfolioSummary)
+    from postloan.store.snapshots import SnapshotStore
+
+    states = SnapshotStore(settings.snapshot_dir).read("loan_state", business_date)
+    late = states.filter(pl.col("days_past_due") > 0).sort("loan_id")
+    return str(late["loan_id"][0]) if late.height else None
+
+
+def print_summary(doc: dict[str, Any], console: Console) -> None:
+    """The headline KPIs and the bucket and five-category mix of the last closed date."""
     console.print(
-        f"\n[bold]Portfolio on {business_date.isoformat()}[/]: {summary.loans} loans, "
-        f"{summary.open_loans} open, gross balance {format_minor(summary.gross_balance)}",
+        f"\n[bold]Portfolio on {doc['date']}[/]: {doc['loans']} open loans, "
+        f"gross balance {doc['balance']}",
         highlight=False,
     )
     console.print(
-        f"NPL ratio 不良率 {float(summary.npl_ratio):.2%}   "
-        f"90+ DPD ratio {float(summary.dpd90_ratio):.2%}   "
-        f"charged off: {summary.charged_off_loans} loans, "
-        f"{format_minor(summary.charged_off_balance)}",
+        f"NPL ratio 不良率 {float(doc['npl_ratio']):.2%}   "
+        f"90+ DPD ratio {float(doc['dpd90_ratio']):.2%}   "
+        f"charged off: {doc['charged_off']['count']} loans, {doc['charged_off']['balance']}",
         highlight=False,
     )
-    buckets = Table("bucket", "loans", "balance", "share", title="bucket mix")
-    for bucket in sorted(summary.bucket_count, key=_bucket_order):
-        bal = summary.bucket_balance[bucket]
-        share = bal / summary.gross_balance if summary.gross_balance else 0.0
-        buckets.add_row(
-            bucket, str(summary.bucket_count[bucket]), format_minor(bal), f"{share:.2%}"
-        )
-    classes = Table("class", "loans", "balance", title="five categories 五级分类")
-    for klass in ("normal", "special_mention", "substandard", "doubtful", "loss"):
-        if klass in summary.class_count:
-            classes.add_row(
-                klass, str(summary.class_count[klass]), format_minor(summary.class_balance[klass])
-            )
-    console.print(buckets)
-    console.print(classes)
+    for key, title in (("buckets", "bucket mix"), ("five_category", "five categories 五级分类")):
+        table = Table(key, "loans", "balance", title=title)
+        cells = doc[key]
+        order = sorted(cells, key=_bucket_order) if key == "buckets" else list(cells)
+        for name in order:
+            table.add_row(name, str(cells[name]["count"]), cells[name]["balance"])
+        console.print(table)
 
 
 def _bucket_order(label: str) -> tuple[int, str]:
