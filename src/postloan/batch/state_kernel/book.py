@@ -196,8 +196,8 @@ def _distinct(keys: I64) -> I64:
     return out
 
 
-def _with_loan_index(frame: pl.DataFrame, keyed: pl.DataFrame) -> pl.DataFrame:
-    """``frame``'s rows of known loans with the loan index ``k``, in ``frame``'s order.
+def _with_loan_index(frame: pl.DataFrame, keyed: pl.DataFrame) -> tuple[pl.DataFrame, I64]:
+    """``frame``'s rows of known loans and their loan index ``k``, in ``frame``'s order.
 
     Joins the runs of equal loan ids (one per loan when rows come grouped by loan,
     as the store gives them) instead of every row."""
@@ -211,7 +211,10 @@ def _with_loan_index(frame: pl.DataFrame, keyed: pl.DataFrame) -> pl.DataFrame:
         .astype(np.int64)
     )
     k = np.repeat(k_run, lengths)
-    return frame.with_columns(pl.Series("k", k, dtype=pl.Int64)).filter(pl.Series(k >= 0))
+    known = k >= 0
+    if bool(known.all()):
+        return frame, k
+    return frame.filter(pl.Series(known)), k[known]
 
 
 def _days_or(series: pl.Series, missing: int) -> I64:
@@ -258,8 +261,9 @@ def prepare(
     disb_all = _days(base["disbursement_date"])
 
     # transactions: only the types the kernel applies, none before disbursement
-    txns = _with_loan_index(transactions, keyed)  # keeps the feed's order
-    tk = txns["k"].to_numpy().astype(np.int64)
+    txns, tk = _with_loan_index(
+        transactions.select("loan_id", "type", "amount", "value_date", "reverses"), keyed
+    )  # keeps the feed's order
     tday = _days(txns["value_date"])
     ttype = _codes(txns["type"], NATIVE_TXNS)
     amount = txns["amount"].fill_null(-1).to_numpy().astype(np.int64)
@@ -267,6 +271,7 @@ def prepare(
     _flag(bad, tk, known & ((ttype < 0) | (tday < disb_all[tk])))
     reversal_without = (txns["type"] == "reversal") & txns["reverses"].fill_null("").eq("")
     _flag(bad, tk, (amount < 0) | reversal_without.to_numpy())
+    del txns, reversal_without
 
     # marks: restructured ones are native; marks starting after the date change nothing
     mk = marks.join(keyed, on="loan_id", how="inner")
@@ -281,8 +286,10 @@ def prepare(
     _flag(bad, mark_k, (invalid | (now & (mk["kind"] != RESTRUCTURED))).to_numpy())
 
     # schedules, in (loan, seq) order, checked as the reference checks them
-    sc = _with_loan_index(schedules, keyed)
-    sk = sc["k"].to_numpy().astype(np.int64)
+    sc, sk = _with_loan_index(
+        schedules.select("loan_id", "seq", "due_date", "principal_due", "interest_due", "fee_due"),
+        keyed,
+    )
     seq = sc["seq"].fill_null(0).to_numpy().astype(np.int64)
     if sk.size > 1 and not bool(
         np.all((sk[1:] > sk[:-1]) | ((sk[1:] == sk[:-1]) & (seq[1:] >= seq[:-1])))
@@ -313,6 +320,7 @@ def prepare(
     bad |= (day_count < 0) | (a_num >= _SAFE) | (a_den >= _SAFE) | (den * 4.0 >= _SAFE)
     bad |= p_sum * num.astype(np.float64) * 4 >= _SAFE
     fallback = base["loan_id"].filter(pl.Series(bad)).to_list()
+    del sc, nulls, same, broken, seq
 
     # the native book: loans renumbered in loan-id order
     keep = ~bad
