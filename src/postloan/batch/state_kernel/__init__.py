@@ -42,7 +42,7 @@ import polars as pl
 
 from postloan.batch.reference import STATE_SCHEMA, reference_states_frame
 from postloan.batch.state_kernel.book import Book, prepare
-from postloan.batch.state_kernel.dates import NONE, day_number
+from postloan.batch.state_kernel.dates import day_number
 from postloan.batch.state_kernel.finish import CATEGORY_NAMES, STATUS, dates, finish
 from postloan.batch.state_kernel.walk import Walker
 from postloan.domain.policy import AllocationOrder, EarlyPayment, ServicingPolicy
@@ -118,12 +118,8 @@ def run_kernel(
 
     cols, late = _walk_parts(book, day_number(business_date), policy, terms_for)
     keep = ~late
-    fallback = sorted(
-        set(fallback) | {x for x, k in zip(book.loan_id, late.tolist(), strict=True) if k}
-    )
-    native = _native_frame(
-        loans, transactions, business_date, book.row[keep], book.loan_id, cols, keep
-    )
+    fallback = sorted(set(fallback) | set(book.loan_id.filter(pl.Series(late)).to_list()))
+    native = _native_frame(loans, business_date, book.row[keep], book.loan_id, cols, keep)
     parts = [native]
     if fallback:
         parts.append(
@@ -183,7 +179,6 @@ def _reference(
 
 def _native_frame(
     loans: pl.DataFrame,
-    transactions: pl.DataFrame,
     business_date: date,
     rows: np.ndarray,
     book_ids: pl.Series,
@@ -230,38 +225,16 @@ def _native_frame(
                 )
             },
             "next_due_date": dates(col("next_due_date")),
+            "last_payment_date": dates(col("last_payment_date")),
+            "total_paid": pl.Series(col("total_paid"), dtype=pl.Int64),
+            "recovered": pl.Series(col("recovered"), dtype=pl.Int64),
+            "failed_debits": pl.Series(col("failed_debits"), dtype=pl.Int32),
         }
     )
     labels = cols["_bucket_labels"]
     frame = frame.with_columns(
         bucket=_labels(labels, col("_bucket")),
         waived=pl.lit(0, pl.Int64),
-    )
-    money = (
-        transactions.filter(pl.col("value_date") <= business_date)
-        .join(frame.select("loan_id", "_charged_day"), on="loan_id")
-        .group_by("loan_id")
-        .agg(
-            pl.col("amount").filter(pl.col("type") == "repayment").sum().alias("total_paid"),
-            pl.col("amount")
-            .filter(
-                (pl.col("type") == "repayment")
-                & (pl.col("_charged_day") != NONE)
-                & (pl.col("value_date").cast(pl.Int32).cast(pl.Int64) > pl.col("_charged_day"))
-            )
-            .sum()
-            .alias("recovered"),
-            pl.col("value_date")
-            .filter(pl.col("type") == "repayment")
-            .max()
-            .alias("last_payment_date"),
-            (pl.col("type") == "failed_debit").sum().cast(pl.Int32).alias("failed_debits"),
-        )
-    )
-    frame = frame.join(money, on="loan_id", how="left").with_columns(
-        pl.col("total_paid").fill_null(0).cast(pl.Int64),
-        pl.col("recovered").fill_null(0).cast(pl.Int64),
-        pl.col("failed_debits").fill_null(0).cast(pl.Int32),
     )
     return frame.select([pl.col(k).cast(v) for k, v in STATE_SCHEMA.items()])
 

@@ -73,6 +73,7 @@ class Book:
     forborne_end: I64
     forborne_lo: I64
     forborne_hi: I64
+    failed_debits: I64  # failed debits up to the business date, per loan
 
     def part(self, lo: int, hi: int) -> Book:
         """Loans ``lo .. hi - 1`` as a book of their own (offsets rebased)."""
@@ -135,6 +136,7 @@ class Book:
             forborne_end=f_end,
             forborne_lo=f_lo,
             forborne_hi=f_hi,
+            failed_debits=self.failed_debits[lo:hi],
         )
 
 
@@ -272,6 +274,7 @@ def prepare(
     reversal_without = (txns["type"] == "reversal") & txns["reverses"].fill_null("").eq("")
     _flag(bad, tk, (amount < 0) | reversal_without.to_numpy())
     del txns, reversal_without
+    failed = np.bincount(tk[known & (ttype == 1)], minlength=n).astype(np.int64)
 
     # marks: restructured ones are native; marks starting after the date change nothing
     mk = marks.join(keyed, on="loan_id", how="inner")
@@ -421,6 +424,7 @@ def prepare(
         ev_day=all_day[order],
         ev_kind=all_kind[order],
         ev_amount=all_amount[order],
+        failed_debits=failed[keep],
     )
     return book, fallback
 

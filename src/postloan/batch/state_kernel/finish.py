@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from postloan.batch.state_kernel.book import REPAY, Book
 from postloan.batch.state_kernel.dates import I64, NONE, add_months_days
 from postloan.batch.state_kernel.walk import Walker, _key
 from postloan.domain.policy import Component
@@ -61,6 +62,27 @@ def _uncovered_throughout(walker: Walker, idx: I64, lo: I64, on: int) -> np.ndar
     starts_before = has_next & (b.forborne_lo[np.where(has_next, nxt, 0)] <= on)
     out: np.ndarray = ~covers_lo & ~starts_before
     return out
+
+
+def _repayments(b: Book, charged_off: I64) -> tuple[I64, I64, I64]:
+    """Per loan: all repayments, those after the write-off day, the last repayment day."""
+    n = b.start.shape[0]
+    repay = b.ev_kind == REPAY
+    loan = np.repeat(np.arange(n, dtype=np.int64), b.ev_count)
+    amount = np.where(repay, b.ev_amount, 0)
+    late = repay & (charged_off[loan] != NONE) & (b.ev_day > charged_off[loan])
+    total = np.bincount(loan, weights=amount, minlength=n)
+    recovered = np.bincount(loan, weights=np.where(late, b.ev_amount, 0), minlength=n)
+    last = np.full(n, NONE, np.int64)
+    np.maximum.at(last, loan[repay], b.ev_day[repay])
+    exact = float(np.abs(amount).sum()) < 2.0**52
+    if not exact:  # float weights would round: add exactly
+        total_i = np.zeros(n, np.int64)
+        rec_i = np.zeros(n, np.int64)
+        np.add.at(total_i, loan, amount)
+        np.add.at(rec_i, loan, np.where(late, b.ev_amount, 0))
+        return total_i, rec_i, last
+    return total.astype(np.int64), recovered.astype(np.int64), last
 
 
 def finish(walker: Walker) -> tuple[dict[str, object], np.ndarray]:
@@ -146,6 +168,9 @@ def finish(walker: Walker) -> tuple[dict[str, object], np.ndarray]:
     next_day = np.where(first, b.due[j0s], np.where(second, b.due[j1s], NONE))
     next_amount = np.where(first, owed0 - adv, np.where(second, owed1 - (adv - owed0), 0))
 
+    # money in: repayments (events), recoveries after the write-off day
+    money = _repayments(b, w.charged_off)
+
     status = np.where(
         co, 2, np.where(closed, 1, np.where((last_due != NONE) & (on > last_due), 3, 0))
     )
@@ -184,6 +209,10 @@ def finish(walker: Walker) -> tuple[dict[str, object], np.ndarray]:
         "next_due_date": next_day,
         "next_due_amount": next_amount,
         "_charged_off": w.charged_off,
+        "total_paid": money[0],
+        "recovered": money[1],
+        "last_payment_date": money[2],
+        "failed_debits": b.failed_debits,
         "_reasons": reasons,
         "_bucket": bucket,
         "_bucket_labels": labels,

@@ -303,6 +303,23 @@ class Walker:
         hit: np.ndarray = ok & (b.restructured_day[np.where(ok, r, 0)] == day)
         return hit
 
+    def _quiet(self, idx: I64, a: I64, b_: I64) -> np.ndarray:
+        """Loans on which ``_span`` would change nothing: normal, no clock running,
+        not past due by ``b_`` and no restructuring on ``a``."""
+        b, w = self.b, self.w
+        p = w.p[idx]
+        open_ = p < b.end[idx]
+        pdf = b.past_due_from[np.where(open_, p, 0)]
+        quiet: np.ndarray = (
+            (w.category[idx] == 0)
+            & (w.anchor[idx] == NONE)
+            & (w.cure[idx] == NONE)
+            & (~open_ | (pdf > b_))
+        )
+        if b.restructured_day.size:
+            quiet &= ~self.restructuring_on(idx, a)
+        return quiet
+
     def _span(self, idx: I64, a: I64, b_: I64) -> None:
         """Advance the classification and IFRS 9 state of loans ``idx`` over the days
         ``a .. b_`` (inclusive), on which their pointer stays put. A restructuring can
@@ -370,7 +387,9 @@ class Walker:
             sel = live & (t > w.seg[act])
             new, tn = act[sel], t[sel]
             if new.size:
-                self._span(new, w.seg[new], tn - 1)
+                busy = ~self._quiet(new, w.seg[new], tn - 1)
+                if busy.any():
+                    self._span(new[busy], w.seg[new[busy]], tn[busy] - 1)
                 w.since_last[new] = self._since(new, tn - 1)
                 w.seg[new] = tn
             sel = live & (kind == REPAY)
