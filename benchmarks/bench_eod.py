@@ -15,6 +15,8 @@ computes the previous day), snapshots written, database upserts committed.
 Its wall time and peak RSS (``ru_maxrss``) are printed as JSON, with the time
 of each stage from the runner's progress events.
 
+``--next`` then times the following day in the same home: a daily run that
+reads yesterday's snapshot (one date of kernel work, changed rows upserted).
 ``--sample N`` also times ``engine="reference"`` (the per-loan reference) and
 ``engine="local"`` on an N-loan sample of the same book, for the speed-up.
 """
@@ -30,7 +32,7 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +132,7 @@ def main() -> None:
     ap.add_argument("--sample", type=int, default=2000)
     ap.add_argument("--on", default=None, help="business date (default: last simulated month)")
     ap.add_argument("--engine", default="local")
+    ap.add_argument("--next", action="store_true", help="also time the following day's run")
     ap.add_argument("--_measure", nargs=3, help=argparse.SUPPRESS)
     ap.add_argument("--_setup", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--_build", nargs=3, type=int, help=argparse.SUPPRESS)
@@ -162,6 +165,9 @@ def main() -> None:
         **info,
         "run": child(["--_measure", str(home), on, ns.engine]),
     }
+    if ns.next:  # the following day in the same home: a daily run from yesterday's snapshot
+        following = (date.fromisoformat(on) + timedelta(days=1)).isoformat()
+        report["next_day"] = child(["--_measure", str(home), following, ns.engine])
     if ns.sample:
         ref = child(["--_measure", f"{home}-reference", on, "reference"])
         loc = child(["--_measure", f"{home}-local", on, "local"])
