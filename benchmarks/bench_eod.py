@@ -17,6 +17,8 @@ of each stage from the runner's progress events.
 
 ``--next`` then times the following day in the same home: a daily run that
 reads yesterday's snapshot (one date of kernel work, changed rows upserted).
+``--replicate K`` streams a K-times larger book made of K copies of the
+simulated one (loan ids prefixed), e.g. ``--loans 1000000 --replicate 10``.
 ``--sample N`` also times ``engine="reference"`` (the per-loan reference) and
 ``engine="local"`` on an N-loan sample of the same book, for the speed-up.
 """
@@ -65,7 +67,9 @@ def home_dir(loans: int, months: int, seed: int, partitions: int) -> Path:
     return Path("bench-out") / f"eod-home-{loans}-{months}-{seed}-p{partitions}"
 
 
-def setup(loans: int, months: int, seed: int, partitions: int, sample: int) -> dict[str, Any]:
+def setup(
+    loans: int, months: int, seed: int, partitions: int, sample: int, replicate: int = 1
+) -> dict[str, Any]:
     """A fresh POSTLOAN_HOME holding the mirror (and one for the sample)."""
     import polars as pl
 
@@ -74,11 +78,15 @@ def setup(loans: int, months: int, seed: int, partitions: int, sample: int) -> d
     src = cache_dir(loans, months, seed)
     frames = [pl.read_parquet(src / f"{name}.parquet") for name in NAMES]
     home = home_dir(loans, months, seed, partitions)
+    if replicate > 1:
+        home = home.parent / f"{home.name}-x{replicate}"
     if home.exists():
         shutil.rmtree(home)
     home.mkdir(parents=True)
     t0 = time.perf_counter()
     write_book(BookFrames(*frames), home / "book", partitions)
+    if replicate > 1:
+        _replicate(home / "book", partitions, replicate)
     mirror_s = time.perf_counter() - t0
     if sample:
         ids = frames[0].select("loan_id").gather_every(max(1, frames[0].height // sample))
@@ -86,6 +94,35 @@ def setup(loans: int, months: int, seed: int, partitions: int, sample: int) -> d
         for engine in ("reference", "local"):
             write_book(BookFrames(*part), home.parent / f"{home.name}-{engine}" / "book", 1)
     return {"mirror_write_s": round(mirror_s, 2), "home": str(home)}
+
+
+def _replicate(root: Path, partitions: int, copies: int) -> None:
+    """K copies of the book as one K-times larger book: copy k's loan ids are
+    prefixed ``R<k>-`` and its partitions numbered after copy k−1's (whole loans)."""
+    import polars as pl
+
+    from postloan.batch.book import MANIFEST, TABLES
+
+    for k in range(1, copies):
+        for p in range(partitions):
+            src = root / f"part-{p:04d}"
+            dst = root / f"part-{k * partitions + p:04d}"
+            dst.mkdir()
+            for name in TABLES:
+                frame = pl.read_parquet(src / f"{name}.parquet")
+                frame = frame.with_columns((pl.lit(f"R{k}-") + pl.col("loan_id")).alias("loan_id"))
+                if "txn_id" in frame.columns:
+                    frame = frame.with_columns(
+                        (pl.lit(f"R{k}-") + pl.col("txn_id")).alias("txn_id")
+                    )
+                if "mark_id" in frame.columns:
+                    frame = frame.with_columns(
+                        (pl.lit(f"R{k}-") + pl.col("mark_id")).alias("mark_id")
+                    )
+                frame.write_parquet(dst / f"{name}.parquet", compression="zstd")
+    manifest = json.loads((root / MANIFEST).read_text())
+    manifest["partitions"] = partitions * copies
+    (root / MANIFEST).write_text(json.dumps(manifest))
 
 
 def measure(home: Path, on: date, engine: str) -> dict[str, Any]:
@@ -133,6 +170,9 @@ def main() -> None:
     ap.add_argument("--on", default=None, help="business date (default: last simulated month)")
     ap.add_argument("--engine", default="local")
     ap.add_argument("--next", action="store_true", help="also time the following day's run")
+    ap.add_argument(
+        "--replicate", type=int, default=1, help="K copies of the book (e.g. 10 × 1M = 10M)"
+    )
     ap.add_argument("--_measure", nargs=3, help=argparse.SUPPRESS)
     ap.add_argument("--_setup", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--_build", nargs=3, type=int, help=argparse.SUPPRESS)
@@ -141,7 +181,7 @@ def main() -> None:
         build(*ns._build)
         return
     if ns._setup:  # a child of its own, so the parent stays small (ru_maxrss survives exec)
-        info = setup(ns.loans, ns.months, ns.seed, ns.partitions, ns.sample)
+        info = setup(ns.loans, ns.months, ns.seed, ns.partitions, ns.sample, ns.replicate)
         print(json.dumps(info))  # noqa: T201
         return
     if ns._measure:
@@ -155,11 +195,13 @@ def main() -> None:
     on = ns.on or json.loads((src / "meta.json").read_text())["business_date"]
     sizes = ["--loans", str(ns.loans), "--months", str(ns.months), "--seed", str(ns.seed)]
     sizes += ["--partitions", str(ns.partitions), "--sample", str(ns.sample)]
+    sizes += ["--replicate", str(ns.replicate)]
     info = child(["--_setup", *sizes])
     home = Path(info["home"])
     report: dict[str, Any] = {
         "machine": f"{platform.machine()} {os.cpu_count()} cpu",
         "loans_simulated": ns.loans,
+        "replicated": ns.replicate,
         "partitions": ns.partitions,
         "business_date": on,
         **info,
