@@ -168,7 +168,7 @@ def _rates(annual: pl.Series, policy: ServicingPolicy) -> tuple[I64, I64, I64, I
     joined = pl.DataFrame({"annual_rate": annual}).join(
         lookup, on="annual_rate", how="left", maintain_order="left"
     )
-    n, d, an, ad = (joined[k].to_numpy().astype(np.int64) for k in names)
+    n, d, an, ad = (joined[k].to_numpy().astype(np.int64, copy=False) for k in names)
     return n, d, an, ad
 
 
@@ -181,17 +181,20 @@ def _day_counts(texts: pl.Series) -> I64:
             table[text] = kinds.index(DayCount.parse(str(text)))
         except PostLoanError:
             table[text] = -1
-    out: I64 = texts.replace_strict(table, return_dtype=pl.Int64).to_numpy().astype(np.int64)
+    out: I64 = (
+        texts.replace_strict(table, return_dtype=pl.Int64).to_numpy().astype(np.int64, copy=False)
+    )
     return out
 
 
 def _days(series: pl.Series) -> I64:
-    return series.cast(pl.Int32).to_numpy().astype(np.int64)
+    return series.cast(pl.Int32).to_numpy().astype(np.int64, copy=False)
 
 
 def _distinct(keys: I64) -> I64:
-    """Sorted distinct values (a sort and a diff: faster than ``np.unique`` here)."""
-    x = np.sort(keys)
+    """Sorted distinct values (a sort and a diff: faster than ``np.unique`` here; the
+    sort is skipped when the keys already come sorted, as the store's order gives them)."""
+    x = keys if keys.size < 2 or bool(np.all(keys[1:] >= keys[:-1])) else np.sort(keys)
     keep = np.ones(x.size, bool)
     keep[1:] = x[1:] != x[:-1]
     out: I64 = x[keep]
@@ -204,13 +207,13 @@ def _with_loan_index(frame: pl.DataFrame, keyed: pl.DataFrame) -> tuple[pl.DataF
     Joins the runs of equal loan ids (one per loan when rows come grouped by loan,
     as the store gives them) instead of every row."""
     runs = frame["loan_id"].rle()
-    lengths = runs.struct.field("len").to_numpy().astype(np.int64)
+    lengths = runs.struct.field("len").to_numpy().astype(np.int64, copy=False)
     values = runs.struct.field("value").rename("loan_id").to_frame()
     k_run = (
         values.join(keyed, on="loan_id", how="left", maintain_order="left")["k"]
         .fill_null(-1)
         .to_numpy()
-        .astype(np.int64)
+        .astype(np.int64, copy=False)
     )
     k = np.repeat(k_run, lengths)
     known = k >= 0
@@ -221,7 +224,7 @@ def _with_loan_index(frame: pl.DataFrame, keyed: pl.DataFrame) -> tuple[pl.DataF
 
 def _days_or(series: pl.Series, missing: int) -> I64:
     out: I64 = series.cast(pl.Int32).cast(pl.Int64).fill_null(missing).to_numpy()
-    return out.astype(np.int64)
+    return out.astype(np.int64, copy=False)
 
 
 def _codes(values: pl.Series, names: tuple[str, ...]) -> I64:
@@ -231,7 +234,7 @@ def _codes(values: pl.Series, names: tuple[str, ...]) -> I64:
         values.replace_strict(table, default=-1, return_dtype=pl.Int64)
         .fill_null(-1)
         .to_numpy()
-        .astype(np.int64)
+        .astype(np.int64, copy=False)
     )
     return out
 
@@ -268,13 +271,13 @@ def prepare(
     )  # keeps the feed's order
     tday = _days(txns["value_date"])
     ttype = _codes(txns["type"], NATIVE_TXNS)
-    amount = txns["amount"].fill_null(-1).to_numpy().astype(np.int64)
+    amount = txns["amount"].fill_null(-1).to_numpy().astype(np.int64, copy=False)
     known = tday <= on
     _flag(bad, tk, known & ((ttype < 0) | (tday < disb_all[tk])))
     reversal_without = (txns["type"] == "reversal") & txns["reverses"].fill_null("").eq("")
     _flag(bad, tk, (amount < 0) | reversal_without.to_numpy())
     del txns, reversal_without
-    failed = np.bincount(tk[known & (ttype == 1)], minlength=n).astype(np.int64)
+    failed = np.bincount(tk[known & (ttype == 1)], minlength=n).astype(np.int64, copy=False)
 
     # marks: restructured ones are native; marks starting after the date change nothing
     mk = marks.join(keyed, on="loan_id", how="inner")
@@ -285,7 +288,7 @@ def prepare(
         | ~mk["kind"].is_in(list(kinds))
     )
     now = (mk["start_date"] <= business_date).fill_null(False)
-    mark_k = mk["k"].to_numpy().astype(np.int64)
+    mark_k = mk["k"].to_numpy().astype(np.int64, copy=False)
     _flag(bad, mark_k, (invalid | (now & (mk["kind"] != RESTRUCTURED))).to_numpy())
 
     # schedules, in (loan, seq) order, checked as the reference checks them
@@ -293,7 +296,7 @@ def prepare(
         schedules.select("loan_id", "seq", "due_date", "principal_due", "interest_due", "fee_due"),
         keyed,
     )
-    seq = sc["seq"].fill_null(0).to_numpy().astype(np.int64)
+    seq = sc["seq"].fill_null(0).to_numpy().astype(np.int64, copy=False)
     if sk.size > 1 and not bool(
         np.all((sk[1:] > sk[:-1]) | ((sk[1:] == sk[:-1]) & (seq[1:] >= seq[:-1])))
     ):
@@ -303,10 +306,10 @@ def prepare(
     nulls = sc.select(
         pl.any_horizontal(pl.col("principal_due", "interest_due", "fee_due", "due_date").is_null())
     ).to_series()
-    due = sc["due_date"].cast(pl.Int32).fill_null(0).to_numpy().astype(np.int64)
-    principal = sc["principal_due"].fill_null(0).to_numpy().astype(np.int64)
-    interest = sc["interest_due"].fill_null(0).to_numpy().astype(np.int64)
-    fee = sc["fee_due"].fill_null(0).to_numpy().astype(np.int64)
+    due = sc["due_date"].cast(pl.Int32).fill_null(0).to_numpy().astype(np.int64, copy=False)
+    principal = sc["principal_due"].fill_null(0).to_numpy().astype(np.int64, copy=False)
+    interest = sc["interest_due"].fill_null(0).to_numpy().astype(np.int64, copy=False)
+    fee = sc["fee_due"].fill_null(0).to_numpy().astype(np.int64, copy=False)
     same = np.zeros(sk.size, bool)
     same[1:] = sk[1:] == sk[:-1]
     broken = np.zeros(sk.size, bool)
@@ -328,18 +331,19 @@ def prepare(
     # the native book: loans renumbered in loan-id order
     keep = ~bad
     new_k = np.cumsum(keep) - 1
-    srow = keep[sk]
-    sk, due, principal, interest, fee = (
-        new_k[sk[srow]],
-        due[srow],
-        principal[srow],
-        interest[srow],
-        fee[srow],
-    )
+    if not bool(keep.all()):  # else every row stays and ``new_k`` is the identity
+        srow = keep[sk]
+        sk, due, principal, interest, fee = (
+            new_k[sk[srow]],
+            due[srow],
+            principal[srow],
+            interest[srow],
+            fee[srow],
+        )
     native = base.filter(pl.Series(keep))
     n = native.height
     disb = disb_all[keep]
-    sizes = np.bincount(sk, minlength=n).astype(np.int64)
+    sizes = np.bincount(sk, minlength=n).astype(np.int64, copy=False)
     end = np.cumsum(sizes)
     start = end - sizes
     key_shift, off = np.int64(1 << 22), np.int64(1 << 21)
@@ -349,7 +353,7 @@ def prepare(
     # events: repayments and write-offs, held-money days, restructuring days
     erow = known & keep[tk] & ((ttype == 0) | (ttype == 2))
     ek, eday = new_k[tk[erow]], tday[erow]
-    ekind = np.where(ttype[erow] == 0, REPAY, WRITE_OFF).astype(np.int64)
+    ekind = np.where(ttype[erow] == 0, REPAY, WRITE_OFF).astype(np.int64, copy=False)
     eamount = amount[erow]
     paid = ekind == REPAY
     pos = np.searchsorted(owing_key, ek[paid] * key_shift + (eday[paid] + off), side="right")
@@ -377,8 +381,8 @@ def prepare(
     order = np.argsort(
         (all_k << np.int64(25)) | ((all_day + off) << np.int64(3)) | all_kind, kind="stable"
     )
-    ev_count = np.bincount(all_k, minlength=n).astype(np.int64)
-    r_count = np.bincount(r_k, minlength=n).astype(np.int64)
+    ev_count = np.bincount(all_k, minlength=n).astype(np.int64, copy=False)
+    r_count = np.bincount(r_k, minlength=n).astype(np.int64, copy=False)
     spans = _merged_spans(
         pl.DataFrame(
             {
@@ -388,7 +392,9 @@ def prepare(
             }
         )
     )
-    f_count = np.bincount(spans["k"].to_numpy().astype(np.int64), minlength=n).astype(np.int64)
+    f_count = np.bincount(spans["k"].to_numpy().astype(np.int64, copy=False), minlength=n).astype(
+        np.int64, copy=False
+    )
 
     k_sched = sk
     pnum, pden = num[keep][k_sched], den[keep][k_sched]
@@ -399,10 +405,10 @@ def prepare(
         restructured_day=r_day,
         forborne_start=np.cumsum(f_count) - f_count,
         forborne_end=np.cumsum(f_count),
-        forborne_lo=spans["lo"].to_numpy().astype(np.int64),
-        forborne_hi=spans["hi"].to_numpy().astype(np.int64),
+        forborne_lo=spans["lo"].to_numpy().astype(np.int64, copy=False),
+        forborne_hi=spans["hi"].to_numpy().astype(np.int64, copy=False),
         loan_id=native["loan_id"],
-        row=native["row"].to_numpy().astype(np.int64),
+        row=native["row"].to_numpy().astype(np.int64, copy=False),
         disb=disb,
         rate_num=num[keep],
         rate_den=den[keep],
