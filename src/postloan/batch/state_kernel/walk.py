@@ -377,10 +377,10 @@ class Walker:
         b, w = self.b, self.w
         counts = b.ev_count
         top = int(counts.max()) if counts.size else 0
-        busiest = np.argsort(-counts, kind="stable")
-        ranked = -counts[busiest]
         for r in range(top):
-            act = busiest[: int(np.searchsorted(ranked, -r, side="left"))]
+            # loans with an r-th event, in loan order: the gathers below then walk
+            # memory forwards (far kinder to the cache than busiest-first order)
+            act = np.flatnonzero(counts > r)
             rows = b.ev_start[act] + r
             t, kind, amount = b.ev_day[rows], b.ev_kind[rows], b.ev_amount[rows]
             live = (w.charged_off[act] == NONE) & ~w.fallback[act]
