@@ -355,11 +355,13 @@ def prepare(
     ek, eday = new_k[tk[erow]], tday[erow]
     ekind = np.where(ttype[erow] == 0, REPAY, WRITE_OFF).astype(np.int64, copy=False)
     eamount = amount[erow]
+    del tk, tday, ttype, amount, known, erow  # the peak is below: free what is done
     paid = ekind == REPAY
     pos = np.searchsorted(owing_key, ek[paid] * key_shift + (eday[paid] + off), side="right")
     found = pos < owing_key.size
     found[found] = owing_key[pos[found]] // key_shift == ek[paid][found]
     held_key = _distinct(owing_key[pos[found]])
+    del owing_key, pos, found, paid
     held_k, held_day = held_key // key_shift, held_key % key_shift - off
     held_ok = held_day <= on
     held_k, held_day = held_k[held_ok], held_day[held_ok]
@@ -382,6 +384,8 @@ def prepare(
         (all_k << np.int64(25)) | ((all_day + off) << np.int64(3)) | all_kind, kind="stable"
     )
     ev_count = np.bincount(all_k, minlength=n).astype(np.int64, copy=False)
+    ev_day, ev_kind, ev_amount = all_day[order], all_kind[order], all_amount[order]
+    del all_k, all_day, all_kind, all_amount, order, ek, eday, ekind, eamount
     r_count = np.bincount(r_k, minlength=n).astype(np.int64, copy=False)
     spans = _merged_spans(
         pl.DataFrame(
@@ -397,8 +401,15 @@ def prepare(
     )
 
     k_sched = sk
-    pnum, pden = num[keep][k_sched], den[keep][k_sched]
-    daily = (2 * principal * pnum + pden) // (2 * pden)
+    # (2 * principal * num + den) // (2 * den), in place (no 17M-row temporaries)
+    daily = num[keep][k_sched]
+    daily *= principal
+    daily *= 2
+    pden = den[keep][k_sched]
+    daily += pden
+    pden *= 2
+    daily //= pden
+    del pden
     book = Book(
         restructured_start=np.cumsum(r_count) - r_count,
         restructured_end=np.cumsum(r_count),
@@ -427,9 +438,9 @@ def prepare(
         owing_next=_next_owing(owing, end[k_sched]),
         ev_start=np.cumsum(ev_count) - ev_count,
         ev_count=ev_count,
-        ev_day=all_day[order],
-        ev_kind=all_kind[order],
-        ev_amount=all_amount[order],
+        ev_day=ev_day,
+        ev_kind=ev_kind,
+        ev_amount=ev_amount,
         failed_debits=failed[keep],
     )
     return book, fallback
