@@ -55,7 +55,6 @@ class Book:
     interest: I64
     fee: I64
     due: I64
-    past_due_from: I64
     penalty_from: I64  # first accruing day, not before disbursement
     daily: I64  # a day's penalty on the scheduled principal
     owing_next: I64  # first instalment at or after j (same loan) that owes anything; end if none
@@ -91,7 +90,6 @@ class Book:
             self.interest,
             self.fee,
             self.due,
-            self.past_due_from,
             self.penalty_from,
             self.daily,
         )
@@ -120,9 +118,8 @@ class Book:
             interest=inst[1],
             fee=inst[2],
             due=inst[3],
-            past_due_from=inst[4],
-            penalty_from=inst[5],
-            daily=inst[6],
+            penalty_from=inst[4],
+            daily=inst[5],
             owing_next=owing_next,
             ev_start=ev_start,
             ev_count=self.ev_count[lo:hi],
@@ -432,7 +429,6 @@ def prepare(
         interest=interest,
         fee=fee,
         due=due,
-        past_due_from=due + (policy.delinquency.grace_days + 1),
         penalty_from=np.maximum(due + (policy.penalty.grace_days + 1), disb[k_sched]),
         daily=daily,
         owing_next=_next_owing(owing, end[k_sched]),

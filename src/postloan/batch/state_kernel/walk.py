@@ -41,6 +41,14 @@ def _key(loan: I64, day: I64) -> I64:
     return out
 
 
+def _prefix(x: I64) -> I64:
+    """0, then the running sums of ``x`` (one allocation, no concatenated copy)."""
+    out: I64 = np.empty(x.size + 1, np.int64)
+    out[0] = 0
+    np.cumsum(x, out=out[1:])
+    return out
+
+
 @dataclass(slots=True)
 class Walk:
     """Per-loan state after the walk (arrays over the book's loans)."""
@@ -82,19 +90,27 @@ class Walker:
         self.on = on
         self.policy = policy
         self.terms_for = terms_for
+        #: an instalment is past due from ``due + past_due_lag`` (``first_past_due_day``)
+        self.past_due_lag = policy.delinquency.grace_days + 1
         self._date_tables: DateTables | None = None
         n = book.start.shape[0]
-        loan_of = np.repeat(np.arange(n, dtype=np.int64), book.end - book.start)
-        self.key_due = _key(loan_of, book.due)
-        self.key_pf = _key(loan_of, book.penalty_from)
+        # (loan, day) keys and prefix sums over every instalment, built in place: at
+        # 1M loans each is a 17M-row array, and temporaries set the peak memory
+        base = np.repeat(np.arange(n, dtype=np.int64) * _SHIFT + _OFFSET, book.end - book.start)
+        self.key_due = base + book.due
+        base += book.penalty_from
+        self.key_pf = base
+        del base
         spans_of = np.repeat(np.arange(n, dtype=np.int64), book.forborne_end - book.forborne_start)
         self.key_forborne = _key(spans_of, book.forborne_lo)
         zero = np.zeros(1, dtype=np.int64)
-        self.pc = np.concatenate((zero, np.cumsum(book.principal)))
-        self.ic = np.concatenate((zero, np.cumsum(book.interest)))
-        self.fc = np.concatenate((zero, np.cumsum(book.fee)))
-        self.dc = np.concatenate((zero, np.cumsum(book.daily)))
-        self.dpc = np.concatenate((zero, np.cumsum(book.daily * book.penalty_from)))
+        self.pc = _prefix(book.principal)
+        self.ic = _prefix(book.interest)
+        self.fc = _prefix(book.fee)
+        self.dc = _prefix(book.daily)
+        product = book.daily * book.penalty_from
+        self.dpc = _prefix(product)
+        del product
         first = np.minimum(book.owing_next[book.start], book.end) if n else zero[:0]
         self.w = Walk(
             p=first.copy(),
@@ -202,7 +218,8 @@ class Walker:
         p = w.p[idx]
         ok = p < b.end[idx]
         ps = np.where(ok, p, 0)
-        out: I64 = np.where(ok & (b.past_due_from[ps] <= day), b.due[ps], NONE)
+        due = b.due[ps]
+        out: I64 = np.where(ok & (due + self.past_due_lag <= day), due, NONE)
         return out
 
     def _cure_done_on(self, idx: I64, cure: I64) -> I64:
@@ -309,7 +326,7 @@ class Walker:
         b, w = self.b, self.w
         p = w.p[idx]
         open_ = p < b.end[idx]
-        pdf = b.past_due_from[np.where(open_, p, 0)]
+        pdf = b.due[np.where(open_, p, 0)] + self.past_due_lag
         quiet: np.ndarray = (
             (w.category[idx] == 0)
             & (w.anchor[idx] == NONE)
@@ -334,7 +351,8 @@ class Walker:
         p = w.p[idx]
         open_ = (p < b.end[idx]) & ~w.closed[idx]
         ps = np.where(open_, p, 0)
-        pdf, since = b.past_due_from[ps], b.due[ps]
+        since = b.due[ps]
+        pdf = since + self.past_due_lag
         # days before the pointer is past due: DPD 0; an observation may end, a cure
         # may complete (not before the observation ends)
         b1 = np.minimum(b_, pdf - 1)
