@@ -138,15 +138,23 @@ def _walk_parts(
     threads = THREADS if n >= PART_MIN_LOANS else 1
     cuts = [n * i // threads for i in range(threads + 1)]
 
-    def one(lo: int, hi: int) -> tuple[dict[str, Any], np.ndarray]:
-        walker = Walker(book.part(lo, hi) if threads > 1 else book, on, policy, terms_for)
+    if threads == 1:
+        walker = Walker(book, on, policy, terms_for)
+        walker.run()
+        return finish(walker)
+    books = [book.part(lo, hi) for lo, hi in zip(cuts[:-1], cuts[1:], strict=True)]
+    # the parts hold rebased copies of the one 17M-row column ``part`` copies: drop
+    # the whole book's (``run_kernel`` needs only its per-loan columns afterwards)
+    book.owing_next = book.owing_next[:0].copy()
+
+    def walk(part: Book) -> tuple[dict[str, Any], np.ndarray]:
+        walker = Walker(part, on, policy, terms_for)
         walker.run()
         return finish(walker)
 
-    if threads == 1:
-        return one(0, n)
     with ThreadPoolExecutor(threads) as pool:
-        parts = list(pool.map(one, cuts[:-1], cuts[1:]))
+        parts = list(pool.map(walk, books))
+    del books
     cols: dict[str, Any] = {}
     for name, value in parts[0][0].items():
         if isinstance(value, np.ndarray):
