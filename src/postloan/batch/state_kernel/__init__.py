@@ -54,6 +54,9 @@ __all__ = ["KernelRun", "loan_states", "loan_states_arrow", "native_policy", "ru
 #: Worker threads for the walk (parts of whole loans), and the book size worth splitting.
 THREADS = max(1, min(4, os.cpu_count() or 1))
 PART_MIN_LOANS = 50_000
+#: Loans per part at most when threaded: only ``THREADS`` walkers (each ~1 kB of
+#: prefix sums and keys per loan) are alive at once, so smaller parts lower the peak.
+PART_MAX_LOANS = 250_000
 
 
 def native_policy(policy: ServicingPolicy) -> bool:
@@ -136,7 +139,8 @@ def _walk_parts(
     in its loops); each loan's result is the same whichever part it is in."""
     n = book.start.shape[0]
     threads = THREADS if n >= PART_MIN_LOANS else 1
-    cuts = [n * i // threads for i in range(threads + 1)]
+    count = max(threads, -(-n // PART_MAX_LOANS)) if threads > 1 else 1
+    cuts = [n * i // count for i in range(count + 1)]
 
     if threads == 1:
         walker = Walker(book, on, policy, terms_for)
