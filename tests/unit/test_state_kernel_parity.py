@@ -43,6 +43,7 @@ from postloan.domain.policy import (
 from postloan.domain.schedule import LoanTerms, Method, generate_schedule
 from postloan.sim import simulate
 from postloan.sim.config import SimConfig
+from postloan.store.repository import LOANS_FRAME_SCHEMA
 
 POLICY = ServicingPolicy.default()
 FREQUENCIES = ("monthly", "fortnightly", "weekly", "days:10", "quarterly")
@@ -209,23 +210,7 @@ def _txn(
 
 
 _SCHEMAS: dict[str, dict[str, pl.DataType]] = {
-    "loans": {
-        "loan_id": pl.Utf8(),
-        "borrower_id": pl.Utf8(),
-        "product": pl.Utf8(),
-        "principal": pl.Int64(),
-        "annual_rate": pl.Utf8(),
-        "term": pl.Int32(),
-        "frequency": pl.Utf8(),
-        "day_count": pl.Utf8(),
-        "method": pl.Utf8(),
-        "disbursement_date": pl.Date(),
-        "first_due_date": pl.Date(),
-        "officer_id": pl.Utf8(),
-        "branch": pl.Utf8(),
-        "currency": pl.Utf8(),
-        "fee_per_period": pl.Int64(),
-    },
+    "loans": LOANS_FRAME_SCHEMA,
     "schedules": {
         "loan_id": pl.Utf8(),
         "seq": pl.Int32(),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import polars as pl
 
 from postloan.sim.runner import SimResult
+from postloan.store.repository import LOANS_FRAME_SCHEMA
 
 __all__ = ["store_frames"]
 
@@ -23,21 +24,7 @@ def store_frames(
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """(loans, schedules, transactions, marks) typed like ``postloan.store.repository``."""
     loans = result.loans.with_columns(pl.lit(None, pl.Date).alias("first_due_date")).select(
-        "loan_id",
-        "borrower_id",
-        "product",
-        "principal",
-        "annual_rate",
-        "term",
-        "frequency",
-        "day_count",
-        "method",
-        "disbursement_date",
-        "first_due_date",
-        "officer_id",
-        "branch",
-        "currency",
-        "fee_per_period",
+        list(LOANS_FRAME_SCHEMA)
     )
     schedules = result.schedules.sort("loan_id", "seq").with_columns(
         (
