@@ -262,3 +262,14 @@ class EodRun(Base):
     loans: Mapped[int] = mapped_column(BigInteger, default=0)
     events: Mapped[int] = mapped_column(BigInteger, default=0)
     content_hashes: Mapped[str | None] = mapped_column(Text)  # JSON: table -> sha256
+
+
+# Each area keeps its tables in its own module; importing them here puts every
+# table on Base.metadata, which the migrations and the schema test compare against.
+from postloan.store import (  # noqa: E402
+    tables_audit,  # noqa: F401
+    tables_collections,  # noqa: F401
+    tables_contact,  # noqa: F401
+    tables_risk,  # noqa: F401
+    tables_security,  # noqa: F401
+)

@@ -1,0 +1,24 @@
+"""users, roles, API keys and maker-checker approvals (issue 8)
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-11-29 01:30:00
+
+Reserved in the revision chain so that parallel work lands in a fixed order;
+the tables are added by the issue named above.
+"""
+
+from __future__ import annotations
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

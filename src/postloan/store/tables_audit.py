@@ -1,0 +1,9 @@
+"""ORM tables of the verifiable audit log (issue 9).
+
+Same conventions as :mod:`postloan.store.tables` (money in BigInteger minor
+units, no plaintext personal data); the schema comes from the Alembic migrations.
+"""
+
+from __future__ import annotations
+
+from postloan.store.tables import Base  # noqa: F401
