@@ -1,0 +1,99 @@
+"""The contact outbox: messages written in the transaction of the decision that caused them.
+
+:func:`enqueue` is the one entry point for other code (the collections strategy
+step calls it inside the close-of-business transaction). The idempotency key is
+(loan, template, business date, step): a re-run of the same decision adds nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Insert, Table
+from sqlalchemy.dialects import postgresql, sqlite
+
+from postloan.contact.catalog import check_message
+from postloan.contact.states import MessageState
+from postloan.domain.errors import ValidationError
+from postloan.store.tables_contact import ContactOutbox
+
+KEY = ("loan_id", "template", "business_date", "step")
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"variable of type {type(value).__name__} cannot be stored")
+
+
+def dump_variables(variables: Mapping[str, Any]) -> str:
+    """Variables as JSON (dates ISO, Decimals as strings; floats refused for money safety)."""
+    for name, value in variables.items():
+        if isinstance(value, float):
+            raise ValidationError(
+                f"variable {name!r} is a float; pass amounts as integer minor units"
+            )
+    return json.dumps(dict(variables), default=_json_default, ensure_ascii=False, sort_keys=True)
+
+
+def _insert_ignoring_duplicates(conn: Connection, row: dict[str, Any]) -> bool:
+    table = ContactOutbox.__table__
+    assert isinstance(table, Table)
+    stmt: Insert
+    if conn.dialect.name == "postgresql":
+        stmt = postgresql.insert(table).values(row).on_conflict_do_nothing(index_elements=KEY)
+    elif conn.dialect.name == "sqlite":
+        stmt = sqlite.insert(table).values(row).on_conflict_do_nothing(index_elements=KEY)
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        raise NotImplementedError(conn.dialect.name)
+    return conn.execute(stmt.returning(table.c.id)).first() is not None
+
+
+def enqueue(
+    conn: Connection,
+    *,
+    loan_id: str,
+    borrower_id: str,
+    template: str,
+    channel: str,
+    business_date: date,
+    step: str,
+    variables: Mapping[str, Any],
+    strategy_version: str | None = None,
+    group: str | None = None,
+) -> bool:
+    """Queue one message in the caller's transaction; False if its key already exists.
+
+    ``variables`` are the template's (see :data:`postloan.contact.catalog.REQUIRED`):
+    amounts in integer minor units, dates as ``date`` or ISO strings. The message
+    is not sent before ``business_date`` and only when the conduct guard allows.
+    """
+    check_message(template, channel, variables)
+    now = datetime.now(UTC)
+    row = {
+        "message_id": uuid.uuid4().hex,
+        "loan_id": loan_id,
+        "borrower_id": borrower_id,
+        "template": template,
+        "channel": channel,
+        "business_date": business_date,
+        "step": step,
+        "variables": dump_variables(variables),
+        "strategy_version": strategy_version,
+        "group_name": group,
+        "state": MessageState.QUEUED.value,
+        "attempts": 0,
+        "not_before": datetime.combine(business_date, time(0), tzinfo=UTC),
+        "created_at": now,
+        "updated_at": now,
+    }
+    return _insert_ignoring_duplicates(conn, row)
