@@ -36,7 +36,14 @@ from sqlalchemy import Connection, insert, select, update
 
 from postloan.batch.book import BookFrames, book_dir, partition_count, read_partition, refresh_book
 from postloan.batch.engines import compute_states
-from postloan.batch.steps import StepContext, partition_count_setting, resolve_steps
+from postloan.batch.steps import (
+    CommitContext,
+    Step,
+    StepContext,
+    partition_count_setting,
+    resolve_steps,
+    snapshot_tables,
+)
 from postloan.batch.steps.events import COMPARED, empty_events
 from postloan.batch.steps.features import HISTORY_SCHEMA, empty_history
 from postloan.domain.errors import NotFound, ValidationError
@@ -252,6 +259,9 @@ def run_date(
     inputs = _Inputs(snapshots, business_date)
     names = {s.name for s in steps}
     collected: dict[str, list[pl.DataFrame]] = {"state": [], "events": [], "features": []}
+    for step in steps:
+        if step.scope == "partition":
+            collected.update({key: [] for key in step.writes if key not in collected})
     report("date_start", date=business_date.isoformat(), partitions=parts, run_id=run_id)
     for i in range(parts):
         frames = read_partition(root, i)
@@ -280,6 +290,7 @@ def run_date(
     for step in steps:
         if step.scope == "date":
             step.run(whole)
+    extra = _date_frames(collected, whole.frames)
     outputs: dict[str, pl.DataFrame] = {"loan_state": state}
     if "ROLL_EVENTS" in names:
         outputs["loan_events"] = _concat(collected["events"], empty_events()).sort(
@@ -289,8 +300,10 @@ def run_date(
         outputs["features"] = _concat(collected["features"]).sort("loan_id")
     if "KPI_SNAPSHOT" in names:
         outputs["kpi"] = whole.frames["kpi"]
+    for step in steps:
+        outputs.update({key: extra[key] for key in step.snapshot if key in extra})
     hashes: dict[str, str] = {}
-    for table in OUTPUTS:
+    for table in (*OUTPUTS, *snapshot_tables()):
         checkpoint(f"snapshot:{table}", business_date)
         if table in outputs:
             path = snapshots.write(table, business_date, outputs[table])
@@ -299,10 +312,30 @@ def run_date(
             snapshots.delete(table, business_date)  # a step switched off since the last run
     report("snapshots_written", date=business_date.isoformat(), tables=sorted(hashes))
     events = outputs.get("loan_events", empty_events())
-    _commit(store, run_id, business_date, state, events, hashes, clock(), inputs.prev)
+    now = clock()
+    hooks = [step for step in steps if step.commit is not None]
+    frames = {**extra, "state": state, "events": events}
+    context = CommitContext(business_date, run_id, now, settings, frames)
+    _commit(store, run_id, business_date, state, events, hashes, now, inputs.prev, hooks, context)
     checkpoint("done", business_date)
     report("date_done", date=business_date.isoformat(), loans=state.height, events=events.height)
     return EodResult(business_date, run_id, state.height, events.height, hashes)
+
+
+def _date_frames(
+    collected: dict[str, list[pl.DataFrame]], date_level: dict[str, pl.DataFrame]
+) -> dict[str, pl.DataFrame]:
+    """The frames steps wrote, over the whole date (partitions concatenated in
+    loan order so that snapshots and commit hooks see the same rows every run)."""
+    out = {k: v for k, v in date_level.items() if k != "state"}
+    for key, parts in collected.items():
+        if key in ("state", "events") or not parts:
+            continue
+        frame = pl.concat(parts, how="vertical_relaxed")
+        if "loan_id" in frame.columns:
+            frame = frame.sort("loan_id", maintain_order=True)
+        out[key] = frame
+    return out
 
 
 def _concat(frames: list[pl.DataFrame], empty: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -322,14 +355,21 @@ def _commit(
     hashes: dict[str, str],
     now: datetime,
     prev: pl.DataFrame | None = None,
+    hooks: list[Step] | None = None,
+    context: CommitContext | None = None,
 ) -> None:
-    """One transaction: current state, events, watermark, run record."""
+    """One transaction: current state, events, the steps' commit hooks, watermark,
+    run record."""
     with store.begin() as conn:
         checkpoint("db:upsert", business_date)
         mark = last_closed_business_date(conn)
         if mark is None or business_date >= mark:  # an older date never rewinds current state
             _upsert_current(conn, business_date, state, now, prev if mark else None, mark)
         upsert(conn, "loan_events", events, ["event_id"])
+        for step in hooks or []:
+            assert step.commit is not None and context is not None
+            checkpoint(f"db:commit:{step.name}", business_date)
+            step.commit(conn, context)
         if mark is None:
             conn.execute(
                 insert(t.Watermark).values(

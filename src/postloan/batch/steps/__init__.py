@@ -14,14 +14,20 @@ run after every partition). Configuration::
       partitions: 8                                # book mirror partitions (optional)
 
 A step may only read frames that the inputs or an earlier enabled step provide.
+
+A step may also name frames it writes as Parquet snapshot tables of the date
+(``snapshot``; table name = frame key) and have a ``commit`` hook: a function run
+inside the close of business's single database transaction, before the
+watermark moves, with the whole date's frames (:class:`CommitContext`). That is
+how scores, alerts, cases and outbox messages land atomically with the date.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -30,6 +36,11 @@ from postloan.batch.steps.features import compute_features
 from postloan.batch.steps.kpi import kpi_rows
 from postloan.domain.errors import ConfigError
 from postloan.domain.policy import ServicingPolicy
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from postloan.config import Settings
 
 STATE_STEPS = ("ACCRUE_PENALTY", "ALLOCATE_PAYMENTS", "DAYS_PAST_DUE", "BUCKET", "CLASSIFY")
 STEP_NAMES = (
@@ -86,6 +97,19 @@ class StepContext:
 
 
 @dataclass(frozen=True, slots=True)
+class CommitContext:
+    """What a step's ``commit`` hook sees: the whole date's frames (``state``,
+    ``events``, ``features`` and every frame an enabled step wrote, each
+    concatenated over the partitions), inside the date's one transaction."""
+
+    business_date: date
+    run_id: str
+    now: datetime
+    settings: Settings
+    frames: dict[str, pl.DataFrame]
+
+
+@dataclass(frozen=True, slots=True)
 class Step:
     name: str
     reads: tuple[str, ...]
@@ -93,6 +117,10 @@ class Step:
     scope: str  # "state" | "partition" | "date"
     run: Callable[[StepContext], None]
     doc: str
+    #: frames (keys of ``writes``) stored as snapshot tables of the date
+    snapshot: tuple[str, ...] = ()
+    #: run inside the date's database transaction, after the state and events upserts
+    commit: Callable[[Connection, CommitContext], None] | None = None
 
 
 def _state_step(_ctx: StepContext) -> None:
@@ -154,6 +182,11 @@ REGISTRY: dict[str, Step] = {
     "STRATEGY": Step("STRATEGY", ("state",), (), "partition", _strategy, _strategy.__doc__ or ""),
     "KPI_SNAPSHOT": Step("KPI_SNAPSHOT", ("state",), ("kpi",), "date", _kpi, "KPI rows"),
 }
+
+
+def snapshot_tables() -> tuple[str, ...]:
+    """Every snapshot table some registered step may write (beyond the core four)."""
+    return tuple(dict.fromkeys(t for step in REGISTRY.values() for t in step.snapshot))
 
 
 def _names(value: Any, where: str) -> list[str]:
