@@ -1,0 +1,128 @@
+"""Audit events and their canonical JSON entries (pure: no I/O).
+
+An entry is the canonical JSON (sorted keys, no whitespace, UTF-8) of the event
+with ``before``/``after`` replaced by the SHA-256 of their own canonical JSON,
+plus its sequence number ``seq`` (= entry id), so a moved entry no longer fits
+its place. Personal data never goes in: callers pass ids and tokens; the
+obvious mistakes (a national-ID or mobile number in the reason, a personal-data
+field in before/after) are refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from postloan.domain.errors import ValidationError
+
+ENTRY_VERSION = 1
+
+#: Before/after keys that would carry plaintext personal data into a digest.
+PII_KEYS = frozenset(
+    {"national_id", "id_number", "phone", "mobile", "address", "bank_account", "account_number"}
+)
+_PII_TEXT = re.compile(r"(?<!\d)(\d{17}[\dXx]|1[3-9]\d{9})(?!\d)")
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """One state change to record (see :func:`postloan.audit.record`)."""
+
+    actor: str
+    role: str
+    action: str
+    object_type: str
+    object_id: str
+    before: Mapping[str, Any] | None = None
+    after: Mapping[str, Any] | None = None
+    reason: str | None = None
+    business_date: date | None = None
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, set | frozenset | tuple):
+        return sorted(value) if isinstance(value, set | frozenset) else list(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    raise ValidationError(f"audit data holds a {type(value).__name__}; pass ids, numbers or text")
+
+
+def canonical_json(value: object) -> bytes:
+    """Sorted keys, no whitespace, UTF-8 (not ASCII-escaped)."""
+    return json.dumps(
+        value,
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+        default=_json_default,
+    ).encode("utf-8")
+
+
+def digest(value: Mapping[str, Any] | None) -> str | None:
+    """SHA-256 hex of the canonical JSON of ``value`` (None stays None)."""
+    if value is None:
+        return None
+    _refuse_personal_keys(value)
+    return hashlib.sha256(canonical_json(dict(value))).hexdigest()
+
+
+def _refuse_personal_keys(value: Mapping[str, Any]) -> None:
+    for key, inner in value.items():
+        if str(key).lower() in PII_KEYS:
+            raise ValidationError(
+                f"audit before/after must not hold personal data ({key!r}); "
+                "pass the borrower id or a token instead"
+            )
+        if isinstance(inner, Mapping):
+            _refuse_personal_keys(inner)
+
+
+def check_event(event: AuditEvent) -> None:
+    for name in ("actor", "role", "action", "object_type", "object_id"):
+        text = getattr(event, name)
+        if not isinstance(text, str) or not text.strip():
+            raise ValidationError(f"an audit event needs a non-empty {name}")
+    if len(event.object_id) > 200 or max(len(event.actor), len(event.action)) > 64:
+        raise ValidationError("audit actor/action (64) or object_id (200) is too long")
+    if len(event.object_type) > 64:
+        raise ValidationError("audit object_type is longer than 64 characters")
+    if event.reason and _PII_TEXT.search(event.reason):
+        raise ValidationError(
+            "the audit reason looks like it holds an ID or phone number; "
+            "write the reason without personal data"
+        )
+
+
+def entry_bytes(seq: int, event: AuditEvent, at: str) -> bytes:
+    """The canonical entry of ``event`` recorded as number ``seq`` at ISO time ``at``."""
+    check_event(event)
+    return canonical_json(
+        {
+            "v": ENTRY_VERSION,
+            "seq": seq,
+            "actor": event.actor,
+            "role": event.role,
+            "action": event.action,
+            "object_type": event.object_type,
+            "object_id": event.object_id,
+            "before_digest": digest(event.before),
+            "after_digest": digest(event.after),
+            "reason": event.reason,
+            "at": at,
+            "business_date": event.business_date.isoformat() if event.business_date else None,
+        }
+    )

@@ -1,0 +1,170 @@
+"""Appending to the audit log inside the caller's transaction.
+
+Every append first locks the single tree-state row (an ``UPDATE ... RETURNING``:
+a row lock on PostgreSQL, the write lock on SQLite), so appends serialize and
+ids stay dense. The new leaves are folded into the stored frontier (O(log n)
+per leaf, nothing recomputed) and every subtree they complete is cached in
+``audit_nodes``. All of it happens in ``conn``'s transaction: the change being
+recorded and its entry commit or roll back together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Dialect
+
+from postloan.audit.entry import AuditEvent, entry_bytes
+from postloan.audit.merkle import append_leaf
+from postloan.audit.verifier import HASH_SIZE, leaf_hash
+from postloan.store.tables_audit import AuditEntry, AuditNode
+
+_ENTRIES = AuditEntry.__table__
+_NODES = AuditNode.__table__
+STATE_ID = 1
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso_utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def split_frontier(blob: bytes) -> list[bytes]:
+    return [blob[i : i + HASH_SIZE] for i in range(0, len(blob), HASH_SIZE)]
+
+
+class _Sql:
+    """Driver-level statements for the hot path, bound with the columns' own type
+    processors (SQLAlchemy Core costs ~0.3 ms per statement; these ~0.03 ms)."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        named = dialect.paramstyle in ("named", "qmark", "numeric")
+
+        def mark(name: str) -> str:
+            return f":{name}" if named else f"%({name})s"
+
+        columns = [c.name for c in _ENTRIES.columns]
+        self.lock = (
+            f"UPDATE audit_tree_state SET size = size + {mark('grow')} "
+            f"WHERE id = {STATE_ID} RETURNING size, frontier"
+        )
+        self.seed = (
+            "INSERT INTO audit_tree_state (id, size, frontier) "
+            f"VALUES ({STATE_ID}, 0, {mark('frontier')})"
+        )
+        self.entries = (
+            f"INSERT INTO audit_entries ({', '.join(columns)}) "
+            f"VALUES ({', '.join(mark(c) for c in columns)})"
+        )
+        self.nodes = (
+            "INSERT INTO audit_nodes (level, idx, hash) "
+            f"VALUES ({mark('level')}, {mark('idx')}, {mark('hash')})"
+        )
+        self.state = (
+            f"UPDATE audit_tree_state SET frontier = {mark('frontier')}, "
+            f"updated_at = {mark('updated_at')} WHERE id = {STATE_ID}"
+        )
+        self.binary = _processor(_NODES.c.hash, dialect) or _identity
+        self.moment = _processor(_ENTRIES.c.recorded_at, dialect) or _identity
+        self.day = _processor(_ENTRIES.c.business_date, dialect) or _identity
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _processor(column: ColumnElement[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    return column.type.dialect_impl(dialect).bind_processor(dialect)
+
+
+_STATEMENTS: dict[str, _Sql] = {}
+
+
+def _sql(conn: Connection) -> _Sql:
+    dialect = conn.dialect
+    key = f"{dialect.name}:{dialect.paramstyle}"
+    if key not in _STATEMENTS:
+        _STATEMENTS[key] = _Sql(dialect)
+    return _STATEMENTS[key]
+
+
+def lock_state(conn: Connection, grow_by: int = 0) -> tuple[int, list[bytes]]:
+    """Lock the tree-state row; return (size before growth, frontier)."""
+    sql = _sql(conn)
+    row = conn.exec_driver_sql(sql.lock, {"grow": grow_by}).first()
+    if row is None:  # a schema created without the migration's seed row
+        conn.exec_driver_sql(sql.seed, {"frontier": sql.binary(b"")})
+        row = conn.exec_driver_sql(sql.lock, {"grow": grow_by}).one()
+    return int(row[0]) - grow_by, split_frontier(bytes(row[1]))
+
+
+def record(
+    conn: Connection,
+    *,
+    actor: str,
+    role: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+    reason: str | None = None,
+    business_date: date | None = None,
+) -> int:
+    """Append one audit entry in ``conn``'s transaction and return its id.
+
+    Pass ids or tokens, never personal data; system actions use
+    ``actor="system", role="system"``.
+    """
+    event = AuditEvent(
+        actor, role, action, object_type, object_id, before, after, reason, business_date
+    )
+    return record_many(conn, (event,))[0]
+
+
+def record_many(conn: Connection, events: Iterable[AuditEvent]) -> list[int]:
+    """Append several entries under one lock (batch steps); return their ids in order."""
+    events = list(events)
+    if not events:
+        return []
+    now = utc_now()
+    at = iso_utc(now)
+    size, frontier = lock_state(conn, len(events))
+    sql = _sql(conn)
+    moment, day, binary = sql.moment(now), sql.day, sql.binary
+    entries: list[dict[str, Any]] = []
+    ids: list[int] = []
+    nodes: list[tuple[int, int, bytes]] = []
+    for offset, event in enumerate(events):
+        seq = size + offset + 1
+        entry = entry_bytes(seq, event, at)
+        leaf = leaf_hash(entry)
+        append_leaf(frontier, seq - 1, leaf, nodes)
+        ids.append(seq)
+        entries.append(
+            {
+                "id": seq,
+                "leaf_hash": binary(leaf),
+                "entry": entry.decode("utf-8"),
+                "actor": event.actor,
+                "action": event.action,
+                "object_type": event.object_type,
+                "object_id": event.object_id,
+                "business_date": day(event.business_date) if event.business_date else None,
+                "recorded_at": moment,
+            }
+        )
+    conn.exec_driver_sql(sql.entries, entries)
+    if nodes:
+        conn.exec_driver_sql(
+            sql.nodes, [{"level": lv, "idx": ix, "hash": sql.binary(h)} for lv, ix, h in nodes]
+        )
+    conn.exec_driver_sql(
+        sql.state, {"frontier": sql.binary(b"".join(frontier)), "updated_at": sql.moment(now)}
+    )
+    return ids
