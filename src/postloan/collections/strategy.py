@@ -187,6 +187,8 @@ def _action(raw: Any, where: str, errors: _Errors) -> Action | None:
         errors.add(f"{where}.offset", "must be at least 1 day after the delinquency start")
     if anchor == "due" and offset > 0 and name == "pre_due_reminder":
         errors.add(f"{where}.offset", "a pre-due reminder comes before the due date (offset < 0)")
+    if kind.kind == "human" and anchor != "delinquency":
+        errors.add(f"{where}.anchor", f"{name} is work on a case, so it needs anchor delinquency")
     template = raw.get("template", name)
     if not isinstance(template, str) or not template:
         errors.add(f"{where}.template", "must be a template name")

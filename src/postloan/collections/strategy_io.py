@@ -23,7 +23,25 @@ def parse_text(text: str, source: str) -> Strategy:
         doc = yaml.safe_load(text)  # JSON is YAML too
     except yaml.YAMLError as err:
         raise ValidationError(f"{source}: not valid YAML or JSON ({err})") from None
-    return parse_strategy(doc, source)
+    strategy = parse_strategy(doc, source)
+    check_templates(strategy, source)
+    return strategy
+
+
+def check_templates(strategy: Strategy, source: str) -> None:
+    """Automated actions must name a template of the contact catalogue."""
+    from postloan.contact.catalog import REQUIRED
+
+    problems = sorted(
+        {
+            f"{source}: segments ({seg.name}).{group}: {act.action} template {act.template!r} "
+            f"is not in the contact catalogue ({', '.join(sorted(REQUIRED))})"
+            for seg, group, _i, act in strategy.actions()
+            if act.kind == "automated" and act.template not in REQUIRED
+        }
+    )
+    if problems:
+        raise ValidationError("\n".join(problems))
 
 
 def read_text(path: Path) -> str:

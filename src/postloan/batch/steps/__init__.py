@@ -34,6 +34,7 @@ import polars as pl
 from postloan.batch.steps.events import roll_events
 from postloan.batch.steps.features import compute_features
 from postloan.batch.steps.kpi import kpi_rows
+from postloan.collections import step as collections_step
 from postloan.domain.errors import ConfigError
 from postloan.domain.policy import ServicingPolicy
 
@@ -179,7 +180,15 @@ REGISTRY: dict[str, Step] = {
     ),
     "SCORE": Step("SCORE", ("features",), (), "partition", _score, _score.__doc__ or ""),
     "ALERTS": Step("ALERTS", ("state",), (), "partition", _alerts, _alerts.__doc__ or ""),
-    "STRATEGY": Step("STRATEGY", ("state",), (), "partition", _strategy, _strategy.__doc__ or ""),
+    "STRATEGY": Step(
+        "STRATEGY",
+        ("state", "loans"),
+        ("strategy_input",),
+        "partition",
+        collections_step.run,
+        "collections: cases, promises, due actions → outbox and task queues",
+        commit=collections_step.commit,
+    ),
     "KPI_SNAPSHOT": Step("KPI_SNAPSHOT", ("state",), ("kpi",), "date", _kpi, "KPI rows"),
 }
 

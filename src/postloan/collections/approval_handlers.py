@@ -1,0 +1,5 @@
+"""Registers the collections approval handlers (found by ``approvals.load_handlers``)."""
+
+from postloan.collections.activation import register
+
+register()

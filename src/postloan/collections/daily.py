@@ -1,0 +1,629 @@
+"""The STRATEGY commit: the database side of one business date, in the COB transaction.
+
+Order: open cases for new delinquencies and resolve cured ones → evaluate the
+promises to pay against the posted payments → plan today's actions with the
+active strategy → write them (messages to the outbox, tasks to queues, one
+``collection_actions`` row each with its cost, strategy version and group) →
+assign unassigned tasks → escalate tasks past their SLA. Every write is keyed
+by the business date, so re-running a date creates nothing new.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+from sqlalchemy import Connection, Insert, Table, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from postloan.collections import service as sv
+from postloan.collections.activation import active_strategy
+from postloan.collections.assignment import TaskToAssign, balance, queue_name
+from postloan.collections.planner import plan_actions
+from postloan.collections.promises import evaluate, window
+from postloan.collections.settings import CollectionsSettings, Collector, parse_settings
+from postloan.collections.states import CaseState, PromiseState, TaskState, can_move
+from postloan.collections.strategy import ACTION_TYPES, Strategy
+from postloan.domain.errors import ConflictError
+
+if TYPE_CHECKING:
+    from postloan.config import Settings
+
+STEP = "STRATEGY"
+SYSTEM = "system"
+
+
+@dataclass
+class DayReport:
+    cases_opened: int = 0
+    cases_resolved: int = 0
+    promises_kept: int = 0
+    promises_broken: int = 0
+    messages: int = 0
+    tasks: int = 0
+    assigned: int = 0
+    escalated: int = 0
+    actions: dict[str, int] = field(default_factory=dict)
+
+
+def load_collections_settings(settings: Settings) -> CollectionsSettings:
+    from postloan.policy_config import read_config
+
+    return parse_settings(read_config(settings.config_file).get("collections"))
+
+
+def _insert_ignore(
+    conn: Connection, table: Table, rows: list[dict[str, Any]], key: list[str]
+) -> int:
+    if not rows:
+        return 0
+    stmt: Insert
+    if conn.dialect.name == "postgresql":
+        stmt = postgresql.insert(table).on_conflict_do_nothing(index_elements=key)
+    else:
+        stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=key)
+    return int(conn.execute(stmt, rows).rowcount or 0)
+
+
+def _audit_many(conn: Connection, events: list[tuple[Any, ...]]) -> None:
+    if not events:
+        return
+    from postloan.audit import AuditEvent, record_many
+
+    record_many(conn, [AuditEvent(*e) for e in events])
+
+
+def _open_case_loans(conn: Connection) -> dict[str, tuple[int, str]]:
+    """loan id → (case id, borrower id) of every open case."""
+    rows = conn.execute(
+        select(sv.CASE_LOANS.c.loan_id, sv.CASES.c.case_id, sv.CASES.c.borrower_id)
+        .join(sv.CASES, sv.CASES.c.case_id == sv.CASE_LOANS.c.case_id)
+        .where(sv.CASES.c.open_key.is_not(None))
+    )
+    return {r.loan_id: (r.case_id, r.borrower_id) for r in rows}
+
+
+def sync_cases(
+    conn: Connection,
+    frame: pl.DataFrame,
+    state: pl.DataFrame | None,
+    business_date: date,
+    strategy: Strategy,
+    report: DayReport,
+) -> None:
+    """Open (or extend) a case for every delinquent loan; resolve cases whose loans are all
+    current again."""
+    from postloan.collections.split import assign_group
+
+    delinquent = frame.filter(pl.col("days_past_due") > 0)
+    in_case = _open_case_loans(conn)
+    open_by_borrower = {
+        r.open_key: r.case_id
+        for r in conn.execute(
+            select(sv.CASES.c.open_key, sv.CASES.c.case_id).where(sv.CASES.c.open_key.is_not(None))
+        )
+    }
+    new = delinquent.filter(~pl.col("loan_id").is_in(list(in_case)))
+    links: list[dict[str, Any]] = []
+    audits: list[tuple[Any, ...]] = []
+    worst = new.sort("days_past_due", descending=True)
+    for borrower, group in worst.group_by("borrower_id", maintain_order=True):
+        borrower_id = str(borrower[0])
+        first = group.row(0, named=True)
+        case_id = open_by_borrower.get(borrower_id)
+        if case_id is None:
+            case_id = int(
+                conn.execute(
+                    insert(sv.CASES)
+                    .values(
+                        borrower_id=borrower_id,
+                        open_key=borrower_id,
+                        state=CaseState.OPEN.value,
+                        opened_on=business_date,
+                        source="delinquency",
+                        bucket=first["bucket"],
+                        region=first["region"],
+                        queue=queue_name(first["bucket"], "phone", first["region"]),
+                        strategy_version=strategy.version,
+                        group=assign_group(first["loan_id"], strategy.salt, strategy.groups),
+                        restructured=0,
+                        in_legal=0,
+                        version=1,
+                        updated_by=SYSTEM,
+                        updated_at=sv.utc_now(),
+                    )
+                    .returning(sv.CASES.c.case_id)
+                ).scalar_one()
+            )
+            open_by_borrower[borrower_id] = case_id
+            report.cases_opened += 1
+            loans = group["loan_id"].to_list()
+            after = {"state": "open", "source": "delinquency", "loans": loans}
+            audits.append(
+                (SYSTEM, SYSTEM, "case.open", "collection_case", str(case_id), None, after)
+                + (None, business_date)
+            )
+        for loan_id in group["loan_id"].to_list():
+            links.append({"case_id": case_id, "loan_id": loan_id, "added_on": business_date})
+    _insert_ignore(conn, sv.CASE_LOANS, links, ["case_id", "loan_id"])
+    if state is not None:
+        still = set(state.filter(pl.col("days_past_due") > 0)["loan_id"].to_list())
+        by_case: dict[int, list[str]] = defaultdict(list)
+        for loan_id, (case_id, _b) in _open_case_loans(conn).items():
+            by_case[case_id].append(loan_id)
+        cured = [c for c, loans in by_case.items() if not any(x in still for x in loans)]
+        for case_id in sorted(cured):
+            if _system_move(conn, case_id, CaseState.RESOLVED, business_date, "all loans current"):
+                report.cases_resolved += 1
+    _audit_many(conn, audits)
+
+
+def _system_move(
+    conn: Connection, case_id: int, target: CaseState, business_date: date, reason: str
+) -> bool:
+    """A transition made by the platform: re-read the version (a collector may have just
+    committed) and move if the edge exists; False when it does not."""
+    for _ in range(3):
+        case = sv.get_case(conn, case_id)
+        if case.state == target or not can_move(case.state, target):
+            return False
+        try:
+            sv.transition(
+                conn,
+                case_id,
+                target,
+                expected_version=case.version,
+                actor=SYSTEM,
+                role=SYSTEM,
+                reason=reason,
+                business_date=business_date,
+            )
+            return True
+        except ConflictError:
+            continue
+    return False
+
+
+def _paid(conn: Connection, case_id: int, start: date, end: date) -> int:
+    from postloan.store.tables import Transaction
+
+    txn = Transaction.__table__
+    loans = select(sv.CASE_LOANS.c.loan_id).where(sv.CASE_LOANS.c.case_id == case_id)
+    reversed_ids = select(txn.c.reverses).where(
+        txn.c.type == "reversal", txn.c.reverses.is_not(None), txn.c.loan_id.in_(loans)
+    )
+    total = conn.execute(
+        select(func.coalesce(func.sum(txn.c.amount), 0)).where(
+            txn.c.loan_id.in_(loans),
+            txn.c.type == "repayment",
+            txn.c.value_date >= start,
+            txn.c.value_date <= end,
+            txn.c.txn_id.not_in(reversed_ids),
+        )
+    ).scalar_one()
+    return int(total)
+
+
+def evaluate_promises(
+    conn: Connection, business_date: date, settings: CollectionsSettings, report: DayReport
+) -> list[dict[str, Any]]:
+    """Mark open promises kept or broken from the payments posted so far; the broken ones."""
+    rules = settings.promises
+    broken: list[dict[str, Any]] = []
+    rows = conn.execute(
+        select(sv.PROMISES).where(sv.PROMISES.c.state == PromiseState.OPEN.value)
+    ).mappings()
+    for p in list(rows):
+        start, end = window(p["created_on"], p["promised_date"], rules)
+        paid = _paid(conn, p["case_id"], start, min(end, business_date))
+        result = evaluate(
+            p["amount"], p["created_on"], p["promised_date"], paid, business_date, rules
+        )
+        values: dict[str, Any] = {"paid": paid, "evaluated_on": business_date}
+        if result != PromiseState.OPEN:
+            values["state"] = result.value
+        done = conn.execute(
+            update(sv.PROMISES)
+            .where(
+                sv.PROMISES.c.promise_id == p["promise_id"],
+                sv.PROMISES.c.version == p["version"],
+            )
+            .values(**values, version=p["version"] + 1)
+        )
+        if done.rowcount != 1 or result == PromiseState.OPEN:
+            continue
+        if result == PromiseState.KEPT:
+            report.promises_kept += 1
+            _system_move(conn, p["case_id"], CaseState.CONTACTED, business_date, "promise kept")
+        else:
+            report.promises_broken += 1
+            _system_move(
+                conn, p["case_id"], CaseState.BROKEN_PROMISE, business_date, "promise broken"
+            )
+            broken.append(dict(p))
+    return broken
+
+
+def case_flags(conn: Connection) -> pl.DataFrame:
+    """Per loan in an open case: case id, promise state, restructured, in legal."""
+    cases = conn.execute(
+        select(
+            sv.CASE_LOANS.c.loan_id,
+            sv.CASES.c.case_id,
+            sv.CASES.c.state,
+            sv.CASES.c.restructured,
+            sv.CASES.c.in_legal,
+        )
+        .join(sv.CASES, sv.CASES.c.case_id == sv.CASE_LOANS.c.case_id)
+        .where(sv.CASES.c.open_key.is_not(None))
+    ).all()
+    promise: dict[int, str] = {}
+    rows = conn.execute(
+        select(sv.PROMISES.c.case_id, sv.PROMISES.c.state)
+        .where(sv.PROMISES.c.state != PromiseState.CANCELLED.value)
+        .order_by(sv.PROMISES.c.promise_id)
+    )
+    for case_id, p_state in rows:
+        if promise.get(case_id) != PromiseState.OPEN.value:
+            promise[case_id] = p_state
+    data = [
+        {
+            "loan_id": r.loan_id,
+            "case_id": r.case_id,
+            "promise_state": promise.get(r.case_id, "none"),
+            "restructured": bool(r.restructured) or r.state == CaseState.RESTRUCTURING.value,
+            "in_legal": bool(r.in_legal) or r.state == CaseState.LEGAL.value,
+        }
+        for r in cases
+    ]
+    schema = {
+        "loan_id": pl.Utf8(),
+        "case_id": pl.Int64(),
+        "promise_state": pl.Utf8(),
+        "restructured": pl.Boolean(),
+        "in_legal": pl.Boolean(),
+    }
+    return pl.DataFrame(data, schema=schema)
+
+
+def _variables(row: dict[str, Any], template: str) -> dict[str, Any]:
+    from postloan.contact.catalog import REQUIRED
+
+    offered = {
+        "due_date": row["next_due_date"],
+        "amount_due": int(row["next_due_amount"] or 0),
+        "days_past_due": int(row["days_past_due"]),
+        "amount_overdue": int(row["overdue_amount"] or 0),
+        "currency": row["currency"] or "CNY",
+    }
+    need = REQUIRED.get(template, frozenset())
+    return {k: v for k, v in offered.items() if k in need or k == "currency"}
+
+
+def write_actions(
+    conn: Connection,
+    plan: pl.DataFrame,
+    frame: pl.DataFrame,
+    business_date: date,
+    settings: CollectionsSettings,
+    report: DayReport,
+) -> None:
+    from postloan.contact.outbox import enqueue
+
+    facts = {
+        r["loan_id"]: r
+        for r in frame.select(
+            "loan_id", "next_due_date", "next_due_amount", "overdue_amount", "currency", "balance"
+        ).iter_rows(named=True)
+    }
+    action_rows: list[dict[str, Any]] = []
+    for row in plan.iter_rows(named=True):
+        kind = ACTION_TYPES[row["action"]]
+        base = {
+            "loan_id": row["loan_id"],
+            "borrower_id": row["borrower_id"],
+            "case_id": row.get("case_id"),
+            "business_date": business_date,
+            "action": row["action"],
+            "kind": kind.kind,
+            "template": row["template"],
+            "segment": row["segment"],
+            "strategy_version": row["strategy_version"],
+            "group": row["group"],
+            "days_past_due": row["days_past_due"],
+        }
+        report.actions[row["action"]] = report.actions.get(row["action"], 0) + 1
+        if kind.kind == "automated":
+            fresh = enqueue(
+                conn,
+                loan_id=row["loan_id"],
+                borrower_id=row["borrower_id"],
+                template=row["template"],
+                channel=kind.channel or "sms",
+                business_date=business_date,
+                step=STEP,
+                variables=_variables({**facts[row["loan_id"]], **row}, row["template"]),
+                strategy_version=row["strategy_version"],
+                group=row["group"],
+            )
+            report.messages += int(fresh)
+            cost = settings.costs.get(row["action"], 0) if fresh else 0
+            status = "enqueued" if fresh else "duplicate"
+            action_rows.append({**base, "cost": cost, "status": status, "task_id": None})
+            continue
+        task_id = _task(conn, row, business_date, settings, report)
+        action_rows.append({**base, "cost": 0, "status": "task", "task_id": task_id})
+    _insert_ignore(
+        conn, sv.ACTIONS, action_rows, ["loan_id", "action", "business_date", "template"]
+    )
+
+
+def _task(
+    conn: Connection,
+    row: dict[str, Any],
+    business_date: date,
+    settings: CollectionsSettings,
+    report: DayReport,
+) -> int | None:
+    case_id = row.get("case_id")
+    if case_id is None:
+        return None
+    skill = ACTION_TYPES[row["action"]].skill or "phone"
+    key = (
+        sv.TASKS.c.case_id == case_id,
+        sv.TASKS.c.action == row["action"],
+        sv.TASKS.c.created_on == business_date,
+    )
+    found = conn.execute(select(sv.TASKS.c.task_id).where(*key)).scalar_one_or_none()
+    if found is not None:
+        return int(found)
+    report.tasks += 1
+    return int(
+        conn.execute(
+            insert(sv.TASKS)
+            .values(
+                case_id=case_id,
+                loan_id=row["loan_id"],
+                action=row["action"],
+                queue=queue_name(row["bucket"], skill, row["region"]),
+                skill=skill,
+                bucket=row["bucket"],
+                region=row["region"],
+                state=TaskState.OPEN.value,
+                created_on=business_date,
+                due_on=business_date + timedelta(days=int(row["sla_days"])),
+                strategy_version=row["strategy_version"],
+                group=row["group"],
+                cost=settings.costs.get(row["action"], 0),
+                version=1,
+                updated_at=sv.utc_now(),
+            )
+            .returning(sv.TASKS.c.task_id)
+        ).scalar_one()
+    )
+
+
+def collectors(conn: Connection, settings: CollectionsSettings) -> list[Collector]:
+    """Users with role collector (from the user store when it has any), else the config."""
+    try:
+        from postloan.security.users import list_users
+    except ImportError:  # pragma: no cover - the user store ships with postloan
+        return list(settings.collectors)
+    users = [u for u in list_users(conn, role="collector") if u.active]
+    if not users:
+        return list(settings.collectors)
+    supervisors = {u.team: u.username for u in list_users(conn, role="supervisor") if u.team}
+    return [
+        Collector(
+            username=u.username,
+            capacity=u.capacity if u.capacity is not None else 50,
+            skills=frozenset(u.skills or ("phone",)),
+            regions=None if u.region is None else frozenset({u.region}),
+            supervisor=supervisors.get(u.team),
+        )
+        for u in users
+    ]
+
+
+def assign_tasks(
+    conn: Connection, settings: CollectionsSettings, staff: list[Collector], report: DayReport
+) -> None:
+    live = [TaskState.OPEN.value, TaskState.ESCALATED.value]
+    load = dict(
+        conn.execute(
+            select(sv.TASKS.c.assigned_to, func.count())
+            .where(sv.TASKS.c.state.in_(live), sv.TASKS.c.assigned_to.is_not(None))
+            .group_by(sv.TASKS.c.assigned_to)
+        ).all()
+    )
+    waiting = [
+        TaskToAssign(r.task_id, r.skill, r.region)
+        for r in conn.execute(
+            select(sv.TASKS.c.task_id, sv.TASKS.c.skill, sv.TASKS.c.region).where(
+                sv.TASKS.c.state == TaskState.OPEN.value, sv.TASKS.c.assigned_to.is_(None)
+            )
+        )
+    ]
+    for task_id, username in balance(waiting, staff, load).items():
+        conn.execute(
+            update(sv.TASKS)
+            .where(sv.TASKS.c.task_id == task_id, sv.TASKS.c.assigned_to.is_(None))
+            .values(assigned_to=username, version=sv.TASKS.c.version + 1)
+        )
+        report.assigned += 1
+    del settings
+
+
+def escalate_overdue(
+    conn: Connection,
+    business_date: date,
+    settings: CollectionsSettings,
+    staff: list[Collector] | None = None,
+) -> int:
+    """Escalate open tasks past their SLA (``due_on`` before the date) to a supervisor:
+    the collector's own (via their team) or ``collections.supervisor``. Returns how many."""
+    boss = {c.username: c.supervisor for c in (staff or collectors(conn, settings))}
+    rows = conn.execute(
+        select(sv.TASKS.c.task_id, sv.TASKS.c.assigned_to, sv.TASKS.c.version).where(
+            sv.TASKS.c.state == TaskState.OPEN.value, sv.TASKS.c.due_on < business_date
+        )
+    ).all()
+    audits = []
+    count = 0
+    for task_id, assigned, version in rows:
+        to = boss.get(assigned or "") or settings.supervisor
+        done = conn.execute(
+            update(sv.TASKS)
+            .where(sv.TASKS.c.task_id == task_id, sv.TASKS.c.version == version)
+            .values(
+                state=TaskState.ESCALATED.value,
+                escalated_to=to,
+                escalated_on=business_date,
+                version=version + 1,
+                updated_at=sv.utc_now(),
+            )
+        )
+        if done.rowcount == 1:
+            count += 1
+            after = {"state": "escalated", "escalated_to": to}
+            audits.append(
+                (SYSTEM, SYSTEM, "task.escalate", "collection_task", str(task_id), None, after)
+                + (None, business_date)
+            )
+    _audit_many(conn, audits)
+    return count
+
+
+def broken_promise_messages(
+    conn: Connection,
+    broken: list[dict[str, Any]],
+    frame: pl.DataFrame,
+    business_date: date,
+    report: DayReport,
+) -> None:
+    from postloan.contact.outbox import enqueue
+
+    if not broken:
+        return
+    owed = {r["loan_id"]: r for r in frame.iter_rows(named=True)}
+    for p in broken:
+        loans = conn.execute(
+            select(sv.CASE_LOANS.c.loan_id).where(sv.CASE_LOANS.c.case_id == p["case_id"])
+        ).scalars()
+        target = next((owed[x] for x in loans if x in owed), None)
+        if target is None:
+            continue
+        fresh = enqueue(
+            conn,
+            loan_id=target["loan_id"],
+            borrower_id=target["borrower_id"],
+            template="broken_promise",
+            channel="sms",
+            business_date=business_date,
+            step=STEP,
+            variables={
+                "promised_date": p["promised_date"],
+                "promised_amount": int(p["amount"]),
+                "amount_overdue": int(target["overdue_amount"] or 0),
+            },
+            strategy_version=p["strategy_version"],
+            group=p["group"],
+        )
+        report.messages += int(fresh)
+
+
+def close_day(
+    conn: Connection,
+    *,
+    business_date: date,
+    frame: pl.DataFrame,
+    state: pl.DataFrame | None,
+    settings: Settings,
+    strategy: Strategy | None = None,
+) -> DayReport:
+    """Everything the STRATEGY step writes for ``business_date`` (see the module doc)."""
+    report = DayReport()
+    frame = with_regions(conn, frame)
+    config = load_collections_settings(settings)
+    strategy = strategy or active_strategy(conn)
+    sync_cases(conn, frame, state, business_date, strategy, report)
+    broken = evaluate_promises(conn, business_date, config, report)
+    flags = case_flags(conn)
+    planned = frame.drop("promise_state", "restructured", "in_legal").join(
+        flags, on="loan_id", how="left"
+    )
+    planned = planned.with_columns(
+        pl.col("promise_state").fill_null("none"),
+        pl.col("restructured").fill_null(False),
+        pl.col("in_legal").fill_null(False),
+    )
+    if strategy.score_column != "score" and strategy.score_column in planned.columns:
+        planned = planned.with_columns(
+            pl.col(strategy.score_column).cast(pl.Float64).alias("score")
+        )
+    plan = plan_actions(planned, strategy, business_date)
+    plan = plan.join(planned.select("loan_id", "case_id"), on="loan_id", how="left")
+    write_actions(conn, plan, frame, business_date, config, report)
+    broken_promise_messages(conn, broken, frame, business_date, report)
+    staff = collectors(conn, config)
+    assign_tasks(conn, config, staff, report)
+    report.escalated = escalate_overdue(conn, business_date, config, staff)
+    refresh_case_buckets(conn, frame)
+    return report
+
+
+def with_regions(conn: Connection, frame: pl.DataFrame) -> pl.DataFrame:
+    """Fill ``region`` from the loan (else its borrower) in the store where it is null."""
+    from postloan.store.tables import Borrower, Loan
+
+    missing = frame.filter(pl.col("region").is_null())["loan_id"].to_list()
+    if not missing:
+        return frame
+    loans, borrowers = Loan.__table__, Borrower.__table__
+    found: dict[str, str | None] = {}
+    for start in range(0, len(missing), 900):
+        chunk = missing[start : start + 900]
+        rows = conn.execute(
+            select(loans.c.loan_id, func.coalesce(loans.c.region, borrowers.c.region))
+            .outerjoin(borrowers, borrowers.c.borrower_id == loans.c.borrower_id)
+            .where(loans.c.loan_id.in_(chunk))
+        )
+        found.update(dict(rows.tuples().all()))
+    regions = pl.DataFrame(
+        {"loan_id": list(found), "_region": list(found.values())},
+        schema={"loan_id": pl.Utf8(), "_region": pl.Utf8()},
+    )
+    return (
+        frame.join(regions, on="loan_id", how="left")
+        .with_columns(pl.coalesce("region", "_region").alias("region"))
+        .drop("_region")
+    )
+
+
+def refresh_case_buckets(conn: Connection, frame: pl.DataFrame) -> None:
+    """Each open case's bucket and queue follow its worst loan (system fields, no version)."""
+    worst = (
+        frame.filter(pl.col("days_past_due") > 0)
+        .sort("days_past_due", descending=True)
+        .unique("borrower_id", keep="first")
+    )
+    cases = {
+        r.open_key: (r.case_id, r.bucket)
+        for r in conn.execute(
+            select(sv.CASES.c.open_key, sv.CASES.c.case_id, sv.CASES.c.bucket).where(
+                sv.CASES.c.open_key.is_not(None)
+            )
+        )
+    }
+    for r in worst.iter_rows(named=True):
+        hit = cases.get(r["borrower_id"])
+        if hit is None or hit[1] == r["bucket"]:
+            continue
+        conn.execute(
+            update(sv.CASES)
+            .where(sv.CASES.c.case_id == hit[0])
+            .values(bucket=r["bucket"], queue=queue_name(r["bucket"], "phone", r["region"]))
+        )
