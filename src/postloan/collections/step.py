@@ -86,12 +86,25 @@ def strategy_input(
         pl.lit(None, dtype=pl.Float64).alias("score"),
     )
     out = frame.select([pl.col(c).cast(t) for c, t in {**INPUT_SCHEMA, **EXTRA_COLUMNS}.items()])
-    if scores is not None and scores.height and "loan_id" in scores.columns:
-        keys = set(out.columns) - {"score"}
-        extra = [c for c in scores.columns if c not in keys and c != "business_date"]
-        out = out.drop([c for c in extra if c in out.columns])
-        out = out.join(scores.select("loan_id", *extra), on="loan_id", how="left")
+    if scores is not None and "loan_id" in scores.columns:
+        out = out.join(one_score_per_loan(scores, set(out.columns)), on="loan_id", how="left")
+        if "score_right" in out.columns:
+            out = out.drop("score").rename({"score_right": "score"})
     return out
+
+
+def one_score_per_loan(scores: pl.DataFrame, taken: set[str]) -> pl.DataFrame:
+    """The SCORE step's numeric columns, one row per loan: the collection score
+    (purpose ``cscore``) where there is one, else the loan's other score."""
+    numeric = [
+        c
+        for c, t in scores.schema.items()
+        if t.is_numeric() and (c not in taken or c == "score") and c != "loan_id"
+    ]
+    ranked = scores
+    if "purpose" in scores.columns:
+        ranked = scores.sort(pl.col("purpose") != "cscore", "purpose")
+    return ranked.unique("loan_id", keep="first").select("loan_id", *numeric)
 
 
 def run(ctx: StepContext) -> None:
