@@ -40,7 +40,7 @@ def test_the_default_strategy_is_valid_and_has_a_challenger() -> None:
 def test_same_priority_overlap_is_an_error_with_an_example() -> None:
     message = errors_of(doc(seg("a", 1, buckets=["M1", "M2"]), seg("b", 1, buckets=["M2"])))
     assert "s.yaml: segments: a and b have the same priority 1" in message
-    assert "buckets=m2" in message
+    assert "buckets=M2" in message
 
 
 def test_disjoint_segments_of_one_priority_are_fine() -> None:

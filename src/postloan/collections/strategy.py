@@ -417,8 +417,10 @@ def _matches(seg: Segment, dim: str, token: Any) -> bool:
 def _describe(cell: Sequence[tuple[str, Any]]) -> str:
     parts = []
     for dim, token in cell:
-        label = f"≥{token}" if dim == "balance" else str(token).lower()
-        parts.append(f"{dim}={label}")
+        if token == OTHER or (dim == "balance" and token == 0):
+            continue
+        label = f"≥{token}" if dim == "balance" else str(token)
+        parts.append(f"{dim}={label.lower() if isinstance(token, bool) else label}")
     return ", ".join(parts)
 
 
