@@ -37,6 +37,8 @@ from postloan.batch.steps.kpi import kpi_rows
 from postloan.collections import step as collections_step
 from postloan.domain.errors import ConfigError
 from postloan.domain.policy import ServicingPolicy
+from postloan.risk import alerts as risk_alerts
+from postloan.risk import scoring as risk_scoring
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -136,16 +138,16 @@ def _roll_events(ctx: StepContext) -> None:
 def _features(ctx: StepContext) -> None:
     f = ctx.frames
     f["features"] = compute_features(
-        f["state"], f["loans"], f["schedules"], f["history"], ctx.business_date
+        f["state"],
+        f["loans"],
+        f["schedules"],
+        f["history"],
+        ctx.business_date,
+        transactions=f.get("transactions"),
+        marks=f.get("marks"),
+        contacts=f.get("contacts"),
+        promises=f.get("promises"),
     )
-
-
-def _score(_ctx: StepContext) -> None:
-    """No-op until the early-warning issue: scores and reason codes from ``features``."""
-
-
-def _alerts(_ctx: StepContext) -> None:
-    """No-op until the early-warning issue: alerts from scores, rules and events."""
 
 
 def _strategy(_ctx: StepContext) -> None:
@@ -178,8 +180,25 @@ REGISTRY: dict[str, Step] = {
         _features,
         "behavioural features (postloan.batch.steps.features)",
     ),
-    "SCORE": Step("SCORE", ("features",), (), "partition", _score, _score.__doc__ or ""),
-    "ALERTS": Step("ALERTS", ("state",), (), "partition", _alerts, _alerts.__doc__ or ""),
+    "SCORE": Step(
+        "SCORE",
+        ("features",),
+        ("scores",),
+        "partition",
+        risk_scoring.run_step,
+        "scores and reason codes of the active models (postloan.risk.scoring)",
+        snapshot=("scores",),
+        commit=risk_scoring.commit_step,
+    ),
+    "ALERTS": Step(
+        "ALERTS",
+        ("state", "features", "loans"),
+        ("alert_base",),
+        "partition",
+        risk_alerts.run_step,
+        "early-warning alerts from rules over features, events and scores (postloan.risk.alerts)",
+        commit=risk_alerts.commit_step,
+    ),
     "STRATEGY": Step(
         "STRATEGY",
         ("state", "loans"),
