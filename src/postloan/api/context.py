@@ -1,0 +1,28 @@
+"""What every request needs: the store, the token signer, the policy, a clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from postloan.security.config import SecurityPolicy
+from postloan.security.ratelimit import SlidingWindow
+from postloan.security.tokens import TokenSigner
+from postloan.store import Store
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class ApiContext:
+    store: Store
+    signer: TokenSigner
+    policy: SecurityPolicy
+    clock: Clock
+    login_by_user: SlidingWindow
+    login_by_client: SlidingWindow
