@@ -33,6 +33,7 @@ def version() -> None:
 def _register() -> None:
     """Import the command modules; each adds its commands to ``app``."""
     import postloan.commands.alerts  # noqa: F401
+    import postloan.commands.audit  # noqa: F401
     import postloan.commands.cases  # noqa: F401
     import postloan.commands.demo  # noqa: F401
     import postloan.commands.eod  # noqa: F401
