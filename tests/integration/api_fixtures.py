@@ -6,6 +6,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, insert, text
@@ -129,3 +130,20 @@ def seed_case(conn: Connection, borrower_id: str, loan_id: str, collector: str) 
         )
     )
     return int(case_id)
+
+
+TEST_CONFIG = """security:
+  argon2_time_cost: 1
+  argon2_memory_kib: 64
+  argon2_parallelism: 1
+  lockout_threshold: 3
+  lockout_minutes: 15
+  login_attempts_per_minute: 8
+  token_minutes: 30
+"""
+
+
+def write_test_config(home: Path) -> None:
+    """Cheap argon2 and a short lockout for the tests (never for production)."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.yaml").write_text(TEST_CONFIG, encoding="utf-8")

@@ -250,9 +250,13 @@ def test_role_change_is_maker_checker(people: Store) -> None:
 
 
 def test_lockout_after_repeated_failures(people: Store) -> None:
-    policy = SecurityPolicy(lockout_threshold=3, lockout_minutes=15)
+    policy = SecurityPolicy(
+        lockout_threshold=3, lockout_minutes=15, argon2_time_cost=1, argon2_memory_kib=64
+    )
     with people.begin() as conn:
-        add_user(conn, username="lena", role="legal", password="correct horse", now=NOW)
+        add_user(
+            conn, username="lena", role="legal", password="correct horse", now=NOW, policy=policy
+        )
     for attempt in range(3):
         with people.begin() as conn:
             out = check_login(conn, "lena", "wrong", now=NOW, policy=policy)

@@ -10,9 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from argon2 import PasswordHasher
+
 from postloan.config import Settings, load_settings
 from postloan.domain.errors import ConfigError
 from postloan.policy_config import read_config
+from postloan.security.passwords import DEFAULT, hasher
 
 DEFAULT_LIMITS: dict[str, dict[str, int]] = {
     # role -> approval kind -> largest amount (minor units) the role may approve
@@ -29,12 +32,18 @@ class SecurityPolicy:
     lockout_minutes: int = 15
     login_attempts_per_minute: int = 10
     password_min_length: int = 8
+    argon2_time_cost: int = DEFAULT.time_cost
+    argon2_memory_kib: int = DEFAULT.memory_cost
+    argon2_parallelism: int = DEFAULT.parallelism
     approval_limits: dict[str, dict[str, int]] = field(
         default_factory=lambda: {k: dict(v) for k, v in DEFAULT_LIMITS.items()}
     )
 
     def limit(self, role: str, kind: str) -> int | None:
         return self.approval_limits.get(role, {}).get(kind)
+
+    def hasher(self) -> PasswordHasher:
+        return hasher(self.argon2_time_cost, self.argon2_memory_kib, self.argon2_parallelism)
 
 
 def _int(section: dict[str, Any], key: str, default: int, where: str) -> int:
@@ -74,5 +83,10 @@ def load_security_policy(settings: Settings | None = None) -> SecurityPolicy:
             sec, "login_attempts_per_minute", defaults.login_attempts_per_minute, where
         ),
         password_min_length=_int(sec, "password_min_length", defaults.password_min_length, where),
+        argon2_time_cost=max(1, _int(sec, "argon2_time_cost", defaults.argon2_time_cost, where)),
+        argon2_memory_kib=max(8, _int(sec, "argon2_memory_kib", defaults.argon2_memory_kib, where)),
+        argon2_parallelism=max(
+            1, _int(sec, "argon2_parallelism", defaults.argon2_parallelism, where)
+        ),
         approval_limits=limits,
     )

@@ -174,7 +174,7 @@ def add_user(
     if find_user(conn, username) is not None:
         raise ConflictError(f"user {username!r} already exists")
     pw_hash = (
-        hash_password(password, min_length=policy.password_min_length)
+        hash_password(password, min_length=policy.password_min_length, with_hasher=policy.hasher())
         if password is not None
         else None
     )
@@ -231,7 +231,9 @@ def set_password(
 ) -> User:
     policy = policy or SecurityPolicy()
     user = get_user(conn, username)
-    pw_hash = hash_password(password, min_length=policy.password_min_length)
+    pw_hash = hash_password(
+        password, min_length=policy.password_min_length, with_hasher=policy.hasher()
+    )
     changed = _bump(conn, user, password_hash=pw_hash, failed_logins=0, locked_until=None)
     audit(
         conn,
@@ -337,7 +339,7 @@ def check_login(
     """
     user = find_user(conn, username)
     if user is None:
-        verify_password(None, password)
+        verify_password(None, password, dummy_with=policy.hasher())
         audit(
             conn,
             actor="anonymous",
