@@ -24,7 +24,7 @@ import yaml
 from sqlalchemy import Connection, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from postloan.batch.steps.features import FEATURE_NAMES, PARTIAL_SHARE
+from postloan.batch.steps.features import FEATURE_NAMES, FEATURES, PARTIAL_SHARE
 from postloan.domain.errors import ConfigError, ConflictError, NotFound, ValidationError
 from postloan.risk.alert_rules import AlertState, RuleSet, evaluate, merge, parse_rules, transition
 from postloan.store.tables_risk import Alert
@@ -90,7 +90,7 @@ def _pivot_scores(scores: pl.DataFrame | None) -> pl.DataFrame:
 
 def alert_base(
     state: pl.DataFrame,
-    features: pl.DataFrame,
+    features: pl.DataFrame | None,
     loans: pl.DataFrame,
     business_date: date,
     *,
@@ -105,10 +105,19 @@ def alert_base(
         for c in ("borrower_id", "officer_id", "branch")
         if c not in loans.columns
     )
-    base = state.select("loan_id", "bucket", "status", "overdue_since").join(
-        loans.select("loan_id", "borrower_id", "officer_id", "branch"), on="loan_id", how="left"
-    )
-    base = base.join(features.drop("business_date", strict=False), on="loan_id", how="left")
+    base = state.select(
+        "loan_id",
+        "bucket",
+        "status",
+        "overdue_since",
+        pl.col("days_past_due").cast(pl.Int32).alias("dpd"),
+    ).join(loans.select("loan_id", "borrower_id", "officer_id", "branch"), on="loan_id", how="left")
+    if features is None:  # FEATURES switched off: feature rules never match
+        features = pl.DataFrame(
+            schema={"loan_id": pl.Utf8(), **{f.name: f.dtype for f in FEATURES}}
+        )
+    features = features.drop("business_date", "dpd", strict=False)
+    base = base.join(features, on="loan_id", how="left")
     if events is not None and events.height:
         flags = events.group_by("loan_id").agg(
             (pl.col("event_type") == kind).any().alias(kind) for kind in EVENT_FLAGS
@@ -178,7 +187,7 @@ def run_step(ctx: StepContext) -> None:
     f = ctx.frames
     f["alert_base"] = alert_base(
         f["state"],
-        f["features"],
+        f.get("features"),
         f["loans"],
         ctx.business_date,
         events=f.get("events"),

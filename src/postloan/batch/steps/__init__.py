@@ -37,8 +37,6 @@ from postloan.batch.steps.kpi import kpi_rows
 from postloan.collections import step as collections_step
 from postloan.domain.errors import ConfigError
 from postloan.domain.policy import ServicingPolicy
-from postloan.risk import alerts as risk_alerts
-from postloan.risk import scoring as risk_scoring
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -150,6 +148,30 @@ def _features(ctx: StepContext) -> None:
     )
 
 
+def _score(ctx: StepContext) -> None:
+    from postloan.risk import scoring  # imported on use: it imports this package
+
+    scoring.run_step(ctx)
+
+
+def _score_commit(conn: Connection, ctx: CommitContext) -> None:
+    from postloan.risk import scoring
+
+    scoring.commit_step(conn, ctx)
+
+
+def _alerts(ctx: StepContext) -> None:
+    from postloan.risk import alerts
+
+    alerts.run_step(ctx)
+
+
+def _alerts_commit(conn: Connection, ctx: CommitContext) -> None:
+    from postloan.risk import alerts
+
+    alerts.commit_step(conn, ctx)
+
+
 def _strategy(_ctx: StepContext) -> None:
     """No-op until the collections issue: treatment paths (reminders, queues, legal)."""
 
@@ -185,19 +207,19 @@ REGISTRY: dict[str, Step] = {
         ("features",),
         ("scores",),
         "partition",
-        risk_scoring.run_step,
+        _score,
         "scores and reason codes of the active models (postloan.risk.scoring)",
         snapshot=("scores",),
-        commit=risk_scoring.commit_step,
+        commit=_score_commit,
     ),
     "ALERTS": Step(
         "ALERTS",
-        ("state", "features", "loans"),
+        ("state", "loans"),
         ("alert_base",),
         "partition",
-        risk_alerts.run_step,
+        _alerts,
         "early-warning alerts from rules over features, events and scores (postloan.risk.alerts)",
-        commit=risk_alerts.commit_step,
+        commit=_alerts_commit,
     ),
     "STRATEGY": Step(
         "STRATEGY",
