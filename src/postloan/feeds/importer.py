@@ -19,6 +19,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, insert, text, update
 
+from postloan.audit import record as audit_record
 from postloan.domain.errors import FeedError
 from postloan.feeds import loaders
 from postloan.feeds.context import RunContext, loan_currencies
@@ -233,6 +234,24 @@ def _record_file(conn: Connection, run_id: str, rep: FileReport, sha: str, size:
             "message": rep.message,
         },
     )
+    audit_record(  # the file's outcome is audited in the transaction that records it
+        conn,
+        actor="system",
+        role="system",
+        action=f"import.file.{rep.status}",
+        object_type="import_file",
+        object_id=f"{run_id}/{rep.feed}",
+        after={
+            "file": rep.path.name,
+            "sha256": sha,
+            "size": size,
+            "rows": rep.rows,
+            "loaded": rep.loaded,
+            "rejected": rep.rejected,
+            "held": rep.held,
+            "message": rep.message,
+        },
+    )
 
 
 def _finish(conn: Connection, report: ImportReport, now: datetime) -> None:
@@ -262,4 +281,13 @@ def _finish(conn: Connection, report: ImportReport, now: datetime) -> None:
             released=report.released,
             counts=json.dumps(counts),
         )
+    )
+    audit_record(
+        conn,
+        actor="system",
+        role="system",
+        action="import.run",
+        object_type="import_run",
+        object_id=report.run_id,
+        after={"files": counts, "released": report.released, "rejected": report.rejected},
     )
