@@ -591,7 +591,7 @@ def with_regions(conn: Connection, frame: pl.DataFrame) -> pl.DataFrame:
             .outerjoin(borrowers, borrowers.c.borrower_id == loans.c.borrower_id)
             .where(loans.c.loan_id.in_(chunk))
         )
-        found.update(dict(rows.tuples().all()))
+        found.update({r[0]: r[1] for r in rows})
     regions = pl.DataFrame(
         {"loan_id": list(found), "_region": list(found.values())},
         schema={"loan_id": pl.Utf8(), "_region": pl.Utf8()},

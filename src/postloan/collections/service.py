@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, func, insert, select, update
+from sqlalchemy.exc import OperationalError
 
 from postloan.collections.states import (
     OPEN_STATES,
@@ -121,11 +122,18 @@ def open_case_of(conn: Connection, borrower_id: str) -> int | None:
 
 def _bump(conn: Connection, case_id: int, expected_version: int, values: Mapping[str, Any]) -> int:
     """Apply ``values`` when the case is still at ``expected_version``; the new version."""
-    result = conn.execute(
-        update(CASES)
-        .where(CASES.c.case_id == case_id, CASES.c.version == expected_version)
-        .values(**values, version=CASES.c.version + 1, updated_at=utc_now())
-    )
+    try:
+        result = conn.execute(
+            update(CASES)
+            .where(CASES.c.case_id == case_id, CASES.c.version == expected_version)
+            .values(**values, version=CASES.c.version + 1, updated_at=utc_now())
+        )
+    except OperationalError as err:  # SQLite: another writer committed after we read
+        if conn.dialect.name != "sqlite" or "locked" not in str(err):
+            raise
+        raise ConflictError(
+            f"case {case_id} is being changed by someone else; reload it and retry"
+        ) from None
     if result.rowcount != 1:
         current = conn.execute(
             select(CASES.c.version).where(CASES.c.case_id == case_id)
