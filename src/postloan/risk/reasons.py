@@ -1,0 +1,89 @@
+"""Reason codes: the top 3 features that push a loan's risk up, in plain language.
+
+The drivers come from the model (LightGBM contributions toward the log-odds of
+the event, or scorecard points below the best a feature can score); this module
+ranks them and names them. A loan may ask why an automated decision was made
+(PIPL art. 24), so every feature has a zh-CN and an en sentence;
+``register_feature_text`` adds them for the behavioural features, and a feature
+without one falls back to a generic sentence that names it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+__all__ = [
+    "FEATURE_TEXT",
+    "LANGS",
+    "REASONS",
+    "reason_columns",
+    "reason_text",
+    "register_feature_text",
+    "top_drivers",
+]
+
+LANGS = ("zh-CN", "en")
+REASONS = 3
+
+#: feature → {"zh-CN": …, "en": …}; extended by :func:`register_feature_text`.
+FEATURE_TEXT: dict[str, dict[str, str]] = {
+    "max_dpd_12m": {
+        "zh-CN": "过去12个月最高逾期天数偏高",
+        "en": "High maximum days past due in the last 12 months",
+    },
+    "dpd": {"zh-CN": "当前逾期天数偏高", "en": "Currently days past due"},
+}
+
+_FALLBACK = {"zh-CN": "指标“{name}”推高了风险", "en": "{name} raises the risk"}
+
+
+def register_feature_text(name: str, zh: str, en: str) -> None:
+    """Give feature ``name`` its plain-language reason text."""
+    FEATURE_TEXT[name] = {"zh-CN": zh, "en": en}
+
+
+def reason_text(name: str, lang: str = "zh-CN") -> str:
+    """The sentence for feature ``name`` in ``lang`` (``zh-CN`` or ``en``)."""
+    lang = lang if lang in LANGS else "zh-CN"
+    texts = FEATURE_TEXT.get(name)
+    if texts and lang in texts:
+        return texts[lang]
+    return _FALLBACK[lang].format(name=name)
+
+
+def top_drivers(drivers: np.ndarray, k: int = REASONS) -> np.ndarray:
+    """Column indices of the ``k`` largest positive entries of each row of ``drivers``
+    (n × p), largest first; ``-1`` where fewer than ``k`` entries are positive.
+    Ties go to the earlier feature."""
+    n, p = drivers.shape
+    out = np.full((n, k), -1, dtype=np.int64)
+    if p == 0 or n == 0:
+        return out
+    d = np.where(np.isnan(drivers), 0.0, drivers)
+    m = min(k, p)
+    if p > m:
+        part = np.argpartition(-d, m - 1, axis=1)[:, :m]
+    else:
+        part = np.broadcast_to(np.arange(p), (n, p)).copy()
+    vals = np.take_along_axis(d, part, axis=1)
+    # Sort the k candidates: value descending, then feature index ascending.
+    order = np.lexsort((part, -vals), axis=1) if m > 1 else np.zeros((n, 1), dtype=np.int64)
+    part = np.take_along_axis(part, order, axis=1)
+    vals = np.take_along_axis(vals, order, axis=1)
+    out[:, :m] = np.where(vals > 0, part, -1)
+    return out
+
+
+def reason_columns(index: np.ndarray, features: list[str], lang: str) -> list[pl.Series]:
+    """``reason_1..k`` (feature names) and ``reason_text_1..k`` from :func:`top_drivers`."""
+    names = pl.Series("name", features, dtype=pl.Utf8)
+    texts = pl.Series("text", [reason_text(f, lang) for f in features], dtype=pl.Utf8)
+    cols: list[pl.Series] = []
+    text_cols: list[pl.Series] = []
+    for j in range(index.shape[1]):
+        idx = pl.Series(index[:, j]).cast(pl.Int64)
+        idx = pl.select(pl.when(idx >= 0).then(idx)).to_series()
+        cols.append(names.gather(idx).alias(f"reason_{j + 1}"))
+        text_cols.append(texts.gather(idx).alias(f"reason_text_{j + 1}"))
+    return cols + text_cols
