@@ -138,3 +138,33 @@ def test_proofs_from_the_store_verify_with_only_the_public_key(store: Store) -> 
             inclusion_proof(conn, 6, old.id)  # newer than that checkpoint
         with pytest.raises(NotFound):
             inclusion_proof(conn, 99)
+
+
+def test_concurrent_appenders_serialize_into_a_dense_valid_log(store: Store) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from postloan.audit.audit_check import verify_log
+
+    def work(worker: int) -> list[int]:
+        ids = []
+        for i in range(15):
+            with store.begin() as conn:
+                ids.append(
+                    record(
+                        conn,
+                        actor=f"user{worker}",
+                        role="collector",
+                        action="call",
+                        object_type="case",
+                        object_id=f"C{worker}-{i}",
+                    )
+                )
+        return ids
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        got = [i for ids in pool.map(work, range(3)) for i in ids]
+    assert sorted(got) == list(range(1, 46))
+    with store.begin() as conn:
+        write_checkpoint(conn, store.settings)
+        report = verify_log(conn, load_signing_key(store.settings.keys_dir).verifier_key())
+    assert report.ok and report.entries == 45

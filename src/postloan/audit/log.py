@@ -19,10 +19,9 @@ from sqlalchemy import ColumnElement, Connection, Dialect
 from postloan.audit.entry import AuditEvent, entry_bytes
 from postloan.audit.merkle import append_leaf
 from postloan.audit.verifier import HASH_SIZE, leaf_hash
-from postloan.store.tables_audit import AuditEntry, AuditNode
+from postloan.store.tables_audit import AuditEntry
 
 _ENTRIES = AuditEntry.__table__
-_NODES = AuditNode.__table__
 STATE_ID = 1
 
 
@@ -39,8 +38,9 @@ def split_frontier(blob: bytes) -> list[bytes]:
 
 
 class _Sql:
-    """Driver-level statements for the hot path, bound with the columns' own type
-    processors (SQLAlchemy Core costs ~0.3 ms per statement; these ~0.03 ms)."""
+    """DBAPI statements for the hot path, bound with the columns' own type processors
+    (a Core statement costs ~0.3 ms and ``exec_driver_sql`` ~0.15 ms of Python; the
+    cursor itself a few microseconds)."""
 
     def __init__(self, dialect: Dialect) -> None:
         named = dialect.paramstyle in ("named", "qmark", "numeric")
@@ -69,7 +69,6 @@ class _Sql:
             f"UPDATE audit_tree_state SET frontier = {mark('frontier')}, "
             f"updated_at = {mark('updated_at')} WHERE id = {STATE_ID}"
         )
-        self.binary = _processor(_NODES.c.hash, dialect) or _identity
         self.moment = _processor(_ENTRIES.c.recorded_at, dialect) or _identity
         self.day = _processor(_ENTRIES.c.business_date, dialect) or _identity
 
@@ -93,13 +92,22 @@ def _sql(conn: Connection) -> _Sql:
     return _STATEMENTS[key]
 
 
-def lock_state(conn: Connection, grow_by: int = 0) -> tuple[int, list[bytes]]:
+def _cursor(conn: Connection) -> Any:
+    """A DBAPI cursor on ``conn``'s connection, in ``conn``'s transaction."""
+    if not conn.in_transaction():
+        conn.exec_driver_sql("SELECT 1")  # let SQLAlchemy begin the transaction it will commit
+    return conn.connection.cursor()
+
+
+def lock_state(conn: Connection, cursor: Any, grow_by: int = 0) -> tuple[int, list[bytes]]:
     """Lock the tree-state row; return (size before growth, frontier)."""
     sql = _sql(conn)
-    row = conn.exec_driver_sql(sql.lock, {"grow": grow_by}).first()
+    cursor.execute(sql.lock, {"grow": grow_by})
+    row = cursor.fetchone()
     if row is None:  # a schema created without the migration's seed row
-        conn.exec_driver_sql(sql.seed, {"frontier": sql.binary(b"")})
-        row = conn.exec_driver_sql(sql.lock, {"grow": grow_by}).one()
+        cursor.execute(sql.seed, {"frontier": b""})
+        cursor.execute(sql.lock, {"grow": grow_by})
+        row = cursor.fetchone()
     return int(row[0]) - grow_by, split_frontier(bytes(row[1]))
 
 
@@ -134,9 +142,10 @@ def record_many(conn: Connection, events: Iterable[AuditEvent]) -> list[int]:
         return []
     now = utc_now()
     at = iso_utc(now)
-    size, frontier = lock_state(conn, len(events))
     sql = _sql(conn)
-    moment, day, binary = sql.moment(now), sql.day, sql.binary
+    cursor = _cursor(conn)
+    size, frontier = lock_state(conn, cursor, len(events))
+    moment, day = sql.moment(now), sql.day
     entries: list[dict[str, Any]] = []
     ids: list[int] = []
     nodes: list[tuple[int, int, bytes]] = []
@@ -149,7 +158,7 @@ def record_many(conn: Connection, events: Iterable[AuditEvent]) -> list[int]:
         entries.append(
             {
                 "id": seq,
-                "leaf_hash": binary(leaf),
+                "leaf_hash": leaf,
                 "entry": entry.decode("utf-8"),
                 "actor": event.actor,
                 "action": event.action,
@@ -159,12 +168,12 @@ def record_many(conn: Connection, events: Iterable[AuditEvent]) -> list[int]:
                 "recorded_at": moment,
             }
         )
-    conn.exec_driver_sql(sql.entries, entries)
+    if len(entries) == 1:
+        cursor.execute(sql.entries, entries[0])
+    else:
+        cursor.executemany(sql.entries, entries)
     if nodes:
-        conn.exec_driver_sql(
-            sql.nodes, [{"level": lv, "idx": ix, "hash": sql.binary(h)} for lv, ix, h in nodes]
-        )
-    conn.exec_driver_sql(
-        sql.state, {"frontier": sql.binary(b"".join(frontier)), "updated_at": sql.moment(now)}
-    )
+        cursor.executemany(sql.nodes, [{"level": lv, "idx": ix, "hash": h} for lv, ix, h in nodes])
+    cursor.execute(sql.state, {"frontier": b"".join(frontier), "updated_at": moment})
+    cursor.close()
     return ids

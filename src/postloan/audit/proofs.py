@@ -9,36 +9,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, select, tuple_
+from sqlalchemy import Connection, select
 
 from postloan.audit.checkpoint import Checkpoint, get_checkpoint
 from postloan.audit.merkle import Node, consistency_ranges, inclusion_ranges, resolve
 from postloan.domain.errors import NotFound, ValidationError
-from postloan.store.tables_audit import AuditEntry, AuditNode
+from postloan.store.tables_audit import AuditEntry
 
 _ENTRIES = AuditEntry.__table__
-_NODES = AuditNode.__table__
 
 
 def fetch_nodes(conn: Connection, keys: set[Node]) -> dict[Node, bytes]:
-    """Hashes of complete subtrees: leaves from the entries, the rest from the node cache."""
+    """Hashes of complete subtrees: leaves from the entries, the rest from the node cache.
+
+    Keys are our own integers, inlined as literals; one OR of primary-key lookups
+    (a row-value ``IN`` would make SQLite scan the whole table)."""
     out: dict[Node, bytes] = {}
-    leaves = [idx for level, idx in keys if level == 0]
-    inner = [(level, idx) for level, idx in keys if level > 0]
+    leaves = sorted(int(idx) + 1 for level, idx in keys if level == 0)
+    inner = sorted((int(level), int(idx)) for level, idx in keys if level > 0)
     if leaves:
-        rows = conn.execute(
-            select(_ENTRIES.c.id, _ENTRIES.c.leaf_hash).where(
-                _ENTRIES.c.id.in_([i + 1 for i in leaves])
-            )
-        )
-        out.update({(0, int(r.id) - 1): bytes(r.leaf_hash) for r in rows})
+        ids = ", ".join(str(i) for i in leaves)
+        rows = conn.exec_driver_sql(f"SELECT id, leaf_hash FROM audit_entries WHERE id IN ({ids})")
+        out.update({(0, int(i) - 1): bytes(h) for i, h in rows})
     if inner:
-        rows = conn.execute(
-            select(_NODES.c.level, _NODES.c.idx, _NODES.c.hash).where(
-                tuple_(_NODES.c.level, _NODES.c.idx).in_(inner)
-            )
-        )
-        out.update({(int(r.level), int(r.idx)): bytes(r.hash) for r in rows})
+        where = " OR ".join(f"(level = {lv} AND idx = {ix})" for lv, ix in inner)
+        rows = conn.exec_driver_sql(f"SELECT level, idx, hash FROM audit_nodes WHERE {where}")
+        out.update({(int(lv), int(ix)): bytes(h) for lv, ix, h in rows})
     return out
 
 
