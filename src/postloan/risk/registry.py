@@ -293,7 +293,7 @@ def activate(
 
     Once users exist this files a maker-checker proposal (``model.activate``) and
     returns ``{"state": "pending", "approval_id": …}``: another risk manager
-    approves it with ``postloan approvals decide``, which applies it. Before any
+    approves it with ``postloan approvals approve``, which applies it. Before any
     user exists (a fresh install, the demo) the model is activated at once by
     ``user`` and returns ``{"state": "active", "previous": …}``. Audited either way.
     """
@@ -327,7 +327,7 @@ def activate(
                 approval_id=None,
             )
     finally:
-        store.engine.dispose()
+        store.close()
     return {"state": "active", "model_id": model_id, "previous": previous}
 
 
