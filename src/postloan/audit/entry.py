@@ -62,14 +62,18 @@ def _json_default(value: object) -> object:
 
 def canonical_json(value: object) -> bytes:
     """Sorted keys, no whitespace, UTF-8 (not ASCII-escaped)."""
-    return json.dumps(
-        value,
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        allow_nan=False,
-        default=_json_default,
-    ).encode("utf-8")
+    try:
+        text = json.dumps(
+            value,
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+            allow_nan=False,
+            default=_json_default,
+        )
+    except ValueError as err:  # NaN/Infinity, circular data
+        raise ValidationError(f"audit data is not canonical JSON ({err})") from None
+    return text.encode("utf-8")
 
 
 def digest(value: Mapping[str, Any] | None) -> str | None:
