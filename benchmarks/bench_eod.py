@@ -6,7 +6,7 @@ The book is simulated once and cached as store-shaped Parquet frames
 (``postloan.batch.state_kernel.simbook.store_frames``; the same cache folder as
 ``bench_eod_kernel.py``, ``bench-out/eod-kernel-<loans>-<months>-<seed>/``, so
 the two benchmarks share one simulation). It is then written as the book
-mirror (``write_book``, N loan-id hash partitions) of a fresh ``POSTLOAN_HOME``
+mirror (``write_book``, N loan-id range partitions) of a fresh ``POSTLOAN_HOME``
 with an empty SQLite database — what ``postloan import`` leaves behind, without
 the hours of loading 36M rows into SQLite. The timed run is a child process:
 ``run_date`` on the business date (the simulation's last month-end) with the
@@ -98,7 +98,8 @@ def setup(
 
 def _replicate(root: Path, partitions: int, copies: int) -> None:
     """K copies of the book as one K-times larger book: copy k's loan ids are
-    prefixed ``R<k>-`` and its partitions numbered after copy k−1's (whole loans)."""
+    prefixed ``R<k>-`` (sorting after copy k−1's ids for k ≤ 9, so the partitions stay
+    loan-id ranges in order) and its partitions numbered after copy k−1's."""
     import polars as pl
 
     from postloan.batch.book import MANIFEST, TABLES

@@ -37,23 +37,35 @@ def _probe(ctx: StepContext) -> None:
 def test_step_frames_are_snapshotted_and_commit_hooks_see_the_whole_date(
     book: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    seen: list[CommitContext] = []
+    seen: list[dict[str, object]] = []
 
     def commit(conn: Connection, ctx: CommitContext) -> None:
         assert conn.in_transaction()
-        seen.append(ctx)
+        frames = ctx.frames  # read inside the hook: the run's working files go afterwards
+        seen.append(
+            {
+                "date": ctx.business_date,
+                "settings": ctx.settings,
+                "state": frames["state"],
+                "probe": frames["probe"],
+                "has": {k for k in ("events", "features", "nothing") if k in frames},
+            }
+        )
 
     probe = Step("SCORE", ("state",), ("probe",), "partition", _probe, "probe", ("probe",), commit)
     monkeypatch.setitem(steps_mod.REGISTRY, "SCORE", probe)
     run_date(book, ON)
-    (ctx,) = seen
-    assert ctx.business_date == ON and ctx.settings == book.settings
-    assert ctx.frames["state"].height == 47
-    delinquent = ctx.frames["state"].filter(pl.col("days_past_due") > 0)
-    assert ctx.frames["probe"]["loan_id"].to_list() == sorted(delinquent["loan_id"].to_list())
+    (got,) = seen
+    assert got["date"] == ON and got["settings"] == book.settings
+    state, probe_frame = got["state"], got["probe"]
+    assert isinstance(state, pl.DataFrame) and isinstance(probe_frame, pl.DataFrame)
+    assert state.height == 47
+    delinquent = state.filter(pl.col("days_past_due") > 0)
+    assert probe_frame["loan_id"].to_list() == sorted(delinquent["loan_id"].to_list())
     stored = SnapshotStore(book.settings.snapshot_dir).read("probe", ON)
-    assert stored.drop("business_date").equals(ctx.frames["probe"])
-    assert "events" in ctx.frames and "features" in ctx.frames
+    assert stored.drop("business_date").equals(probe_frame)
+    assert got["has"] == {"events", "features"}
+    assert not (book.settings.home / "eod-work").exists()  # working files removed
 
 
 def test_a_failing_commit_hook_rolls_the_date_back(

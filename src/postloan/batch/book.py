@@ -1,5 +1,5 @@
 """The Parquet mirror of the book: loans, schedules, transactions and marks in
-loan-id hash partitions under ``$POSTLOAN_HOME/book``.
+loan-id range partitions under ``$POSTLOAN_HOME/book``.
 
 Reading 36M schedule rows back from SQLite takes minutes; Parquet takes
 seconds, and a partition holds whole loans, so the close of business can load
@@ -11,8 +11,10 @@ book larger than memory). Layout::
 
 The mirror is rewritten after each successful import, into a staging folder
 that replaces the old one by rename, so a reader sees the old or the new book,
-never a mix. A loan's partition is ``crc32(loan_id) % N`` (stable across
-processes and Polars versions, unlike Polars' own hash).
+never a mix. Partitions are contiguous ranges of loan ids, of equal loan
+counts: partition ``k`` holds the loans ranked ``[k·L/N, (k+1)·L/N)`` by id. So the
+close of business can write each partition's outputs as it finishes and still
+produce files sorted by loan id, the same bytes whatever N is.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,13 +58,15 @@ def book_dir(home: Path) -> Path:
 
 
 def partition_of(loan_ids: pl.Series, partitions: int) -> pl.Series:
-    """Each loan id's partition number, ``crc32(id) % partitions``."""
-    values = [zlib.crc32(s.encode("utf-8")) % partitions for s in loan_ids.to_list()]
-    return pl.Series("part", values, dtype=pl.Int32)
+    """Each loan id's partition number: its rank by id, cut into ``partitions``
+    ranges of equal size (ids are unique)."""
+    n = loan_ids.len()
+    rank = loan_ids.rank("ordinal").cast(pl.Int64) - 1
+    return (rank * partitions // max(n, 1)).cast(pl.Int32).rename("part")
 
 
 def write_book(frames: BookFrames, root: Path, partitions: int | None = None) -> int:
-    """Replace the mirror at ``root`` with ``frames`` split into hash partitions;
+    """Replace the mirror at ``root`` with ``frames`` split into loan-id ranges;
     returns the number of partitions written."""
     n = partitions or max(1, -(-frames.loans.height // LOANS_PER_PARTITION))
     parts = pl.DataFrame(

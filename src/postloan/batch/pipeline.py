@@ -29,6 +29,7 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -36,6 +37,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from postloan.batch.book import BookFrames, book_dir, partition_count, read_partition, refresh_book
 from postloan.batch.engines import compute_states
+from postloan.batch.spill import DateFrames, Spill
 from postloan.batch.steps import (
     CommitContext,
     Step,
@@ -44,7 +46,7 @@ from postloan.batch.steps import (
     resolve_steps,
     snapshot_tables,
 )
-from postloan.batch.steps.events import COMPARED, empty_events
+from postloan.batch.steps.events import COMPARED
 from postloan.batch.steps.features import HISTORY_SCHEMA, empty_history
 from postloan.domain.errors import NotFound, ValidationError
 from postloan.domain.policy import ServicingPolicy
@@ -55,6 +57,8 @@ from postloan.store.db import Store
 from postloan.store.snapshots import PART_FILE, SnapshotStore
 
 WATERMARK = "eod"
+#: Folder under ``$POSTLOAN_HOME`` for a run's per-partition frames (see ``spill``).
+WORK_DIR = "eod-work"
 KILL_ENV = "POSTLOAN_EOD_KILL_AT"
 #: Output tables in the snapshot store, and the frame each one holds.
 OUTPUTS = {"loan_state": "state", "loan_events": "events", "features": "features", "kpi": "kpi"}
@@ -162,16 +166,29 @@ def _file_sha256(path: os.PathLike[str] | str) -> str:
 
 
 class _Inputs:
-    """Yesterday's states and the DPD history, read once per date from the snapshots."""
+    """Yesterday's states and the DPD history from the snapshots, read a
+    partition (a loan-id range) at a time."""
 
     def __init__(self, snapshots: SnapshotStore, business_date: date) -> None:
         self.snapshots = snapshots
         self.business_date = business_date
         prev = business_date - timedelta(days=1)
-        self.prev: pl.DataFrame | None = None
+        self.prev_path: Path | None = None
         if prev in snapshots.dates("loan_state"):
-            columns = dict.fromkeys([*COMPARED, *CURRENT_COLUMNS])
-            self.prev = snapshots.read("loan_state", prev).select(list(columns))
+            self.prev_path = snapshots.partition_dir("loan_state", prev) / PART_FILE
+
+    def prev_slice(self, loan_ids: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+        """Yesterday's snapshot rows of ``loan_ids`` (the file is in loan-id order, so
+        the range filter skips the other row groups)."""
+        assert self.prev_path is not None
+        ids = loan_ids["loan_id"]
+        return (
+            pl.scan_parquet(self.prev_path)
+            .select(list(dict.fromkeys(["loan_id", *columns])))
+            .filter(pl.col("loan_id").is_between(pl.lit(ids.min()), pl.lit(ids.max())))
+            .join(loan_ids.lazy(), on="loan_id", how="semi")
+            .collect()
+        )
 
     def prev_state(
         self,
@@ -180,9 +197,8 @@ class _Inputs:
         engine: str,
         master: str | None,
     ) -> pl.DataFrame:
-        if self.prev is not None:
-            own = self.prev.join(frames.loans.select("loan_id"), on="loan_id", how="semi")
-            return own.select(COMPARED)
+        if self.prev_path is not None:
+            return self.prev_slice(frames.loans.select("loan_id"), list(COMPARED)).select(COMPARED)
         day = self.business_date - timedelta(days=1)
         return compute_states(frames, day, policy, engine, master).select(COMPARED)
 
@@ -195,8 +211,10 @@ class _Inputs:
             return empty_history()
         # only days in arrears matter: the windows' max is at least today's DPD (≥ 0)
         # and arrears months count DPD > 0; this keeps the history read small
+        ids = loan_ids["loan_id"]
         return (
             lazy.select(list(HISTORY_SCHEMA))
+            .filter(pl.col("loan_id").is_between(pl.lit(ids.min()), pl.lit(ids.max())))
             .filter(pl.col("days_past_due") > 0)
             .join(loan_ids.lazy(), on="loan_id", how="semi")
             .collect()
@@ -258,11 +276,13 @@ def run_date(
     snapshots = SnapshotStore(settings.snapshot_dir)
     inputs = _Inputs(snapshots, business_date)
     names = {s.name for s in steps}
-    collected: dict[str, list[pl.DataFrame]] = {"state": [], "events": [], "features": []}
+    spilled = {"state", "events", "features"}
     for step in steps:
         if step.scope == "partition":
-            collected.update({key: [] for key in step.writes if key not in collected})
+            spilled.update(step.writes)
+    spill = Spill(settings.home / WORK_DIR)
     report("date_start", date=business_date.isoformat(), partitions=parts, run_id=run_id)
+    loans = 0
     for i in range(parts):
         frames = read_partition(root, i)
         ctx = StepContext(business_date, policy, {})
@@ -280,94 +300,88 @@ def run_date(
         for step in steps:
             if step.scope == "partition":
                 step.run(ctx)
-        for key in collected:
+        for key in sorted(spilled):
             if key in ctx.frames:
-                collected[key].append(ctx.frames[key])
+                spill.put(key, i, _loan_order(ctx.frames[key]))
+        loans += ctx.frames["state"].height
+        del ctx, frames
         checkpoint("partition", business_date)
         report("partition_done", date=business_date.isoformat(), partition=i + 1, of=parts)
-    state = _concat(collected["state"]).sort("loan_id")
-    whole = StepContext(business_date, policy, {"state": state})
+    if "state" not in spill:
+        raise NotFound("the book mirror has no partitions; import the feeds first")
+    whole = StepContext(business_date, policy, DateFrames(spill))
     for step in steps:
         if step.scope == "date":
             step.run(whole)
-    extra = _date_frames(collected, whole.frames)
-    outputs: dict[str, pl.DataFrame] = {"loan_state": state}
+    tables = {"loan_state": "state"}
     if "ROLL_EVENTS" in names:
-        outputs["loan_events"] = _concat(collected["events"], empty_events()).sort(
-            "loan_id", "event_id"
-        )
+        tables["loan_events"] = "events"
     if "FEATURES" in names:
-        outputs["features"] = _concat(collected["features"]).sort("loan_id")
+        tables["features"] = "features"
     if "KPI_SNAPSHOT" in names:
-        outputs["kpi"] = whole.frames["kpi"]
+        tables["kpi"] = "kpi"
     for step in steps:
-        outputs.update({key: extra[key] for key in step.snapshot if key in extra})
+        tables.update({key: key for key in step.snapshot})
     hashes: dict[str, str] = {}
     for table in (*OUTPUTS, *snapshot_tables()):
         checkpoint(f"snapshot:{table}", business_date)
-        if table in outputs:
-            path = snapshots.write(table, business_date, outputs[table])
-            hashes[table] = _file_sha256(path)
-        else:
+        key = tables.get(table)
+        if key is None:
             snapshots.delete(table, business_date)  # a step switched off since the last run
+            continue
+        if key in spill:
+            path = snapshots.write_stream(table, business_date, spill.pieces(key))
+        elif key in whole.frames:
+            path = snapshots.write(table, business_date, whole.frames[key])
+        else:
+            continue
+        hashes[table] = _file_sha256(path)
     report("snapshots_written", date=business_date.isoformat(), tables=sorted(hashes))
-    events = outputs.get("loan_events", empty_events())
     now = clock()
     hooks = [step for step in steps if step.commit is not None]
-    frames = {**extra, "state": state, "events": events}
-    context = CommitContext(business_date, run_id, now, settings, frames)
-    _commit(store, run_id, business_date, state, events, hashes, now, inputs.prev, hooks, context)
+    context = CommitContext(business_date, run_id, now, settings, whole.frames)
+    events = _commit(
+        store, run_id, business_date, spill, loans, hashes, now, inputs, hooks, context
+    )
+    spill.remove()
     checkpoint("done", business_date)
-    report("date_done", date=business_date.isoformat(), loans=state.height, events=events.height)
-    return EodResult(business_date, run_id, state.height, events.height, hashes)
+    report("date_done", date=business_date.isoformat(), loans=loans, events=events)
+    return EodResult(business_date, run_id, loans, events, hashes)
 
 
-def _date_frames(
-    collected: dict[str, list[pl.DataFrame]], date_level: dict[str, pl.DataFrame]
-) -> dict[str, pl.DataFrame]:
-    """The frames steps wrote, over the whole date (partitions concatenated in
-    loan order so that snapshots and commit hooks see the same rows every run)."""
-    out = {k: v for k, v in date_level.items() if k != "state"}
-    for key, parts in collected.items():
-        if key in ("state", "events") or not parts:
-            continue
-        frame = pl.concat(parts, how="vertical_relaxed")
-        if "loan_id" in frame.columns:
-            frame = frame.sort("loan_id", maintain_order=True)
-        out[key] = frame
-    return out
-
-
-def _concat(frames: list[pl.DataFrame], empty: pl.DataFrame | None = None) -> pl.DataFrame:
-    if not frames:
-        if empty is None:
-            raise NotFound("the book mirror has no partitions; import the feeds first")
-        return empty
-    return pl.concat(frames, how="vertical")
+def _loan_order(frame: pl.DataFrame) -> pl.DataFrame:
+    """A partition's frame in loan-id order (ties keep the step's order)."""
+    if "loan_id" in frame.columns and frame.height > 1:
+        return frame.sort("loan_id", maintain_order=True)
+    return frame
 
 
 def _commit(
     store: Store,
     run_id: str,
     business_date: date,
-    state: pl.DataFrame,
-    events: pl.DataFrame,
+    spill: Spill,
+    loans: int,
     hashes: dict[str, str],
     now: datetime,
-    prev: pl.DataFrame | None = None,
-    hooks: list[Step] | None = None,
-    context: CommitContext | None = None,
-) -> None:
-    """One transaction: current state, events, the steps' commit hooks, watermark,
-    run record."""
+    inputs: _Inputs,
+    hooks: list[Step],
+    context: CommitContext,
+) -> int:
+    """One transaction: current state and events (a partition at a time), the
+    steps' commit hooks, watermark, run record. Returns the number of events."""
+    events = 0
     with store.begin() as conn:
         checkpoint("db:upsert", business_date)
         mark = last_closed_business_date(conn)
         if mark is None or business_date >= mark:  # an older date never rewinds current state
-            _upsert_current(conn, business_date, state, now, prev if mark else None, mark)
-        upsert(conn, "loan_events", events, ["event_id"])
-        for step in hooks or []:
-            assert step.commit is not None and context is not None
+            _upsert_current(conn, business_date, spill, now, inputs, mark)
+        if "events" in spill:
+            for piece in spill.pieces("events"):
+                upsert(conn, "loan_events", piece, ["event_id"])
+                events += piece.height
+        for step in hooks:
+            assert step.commit is not None
             checkpoint(f"db:commit:{step.name}", business_date)
             step.commit(conn, context)
         if mark is None:
@@ -388,45 +402,51 @@ def _commit(
             .values(
                 status="done",
                 finished_at=now,
-                loans=state.height,
-                events=events.height,
+                loans=loans,
+                events=events,
                 content_hashes=json.dumps(hashes, sort_keys=True),
             )
         )
         checkpoint("db:commit", business_date)
+    return events
 
 
 def _upsert_current(
     conn: Connection,
     business_date: date,
-    state: pl.DataFrame,
+    spill: Spill,
     now: datetime,
-    prev: pl.DataFrame | None,
+    inputs: _Inputs,
     mark: date | None,
 ) -> None:
-    """Upsert ``loan_state_current``. When the database holds yesterday's close
-    (watermark D−1) and yesterday's snapshot is at hand, only the loans whose state
-    changed are written, and one UPDATE moves the others' business date."""
+    """Upsert ``loan_state_current``, a partition at a time. When the database
+    holds yesterday's close (watermark D−1) and yesterday's snapshot is at hand,
+    only the loans whose state changed are written, and one UPDATE moves the
+    others' business date."""
     # SQLAlchemy keeps SQLite datetimes as naive UTC text; PostgreSQL takes the value
     stamp: object = now
     if conn.dialect.name == "sqlite":
         stamp = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    current = state.select(CURRENT_COLUMNS).with_columns(pl.col("ifrs9_stage").cast(pl.Int32))
     yesterday = business_date - timedelta(days=1)
-    if prev is not None and mark == yesterday:
-        compared = [c for c in CURRENT_COLUMNS if c != "business_date"]
-        before = prev.select(compared).with_columns(pl.col("ifrs9_stage").cast(pl.Int32))
-        current = current.join(before, on=compared, how="anti", nulls_equal=True)
+    changed_only = mark == yesterday and inputs.prev_path is not None
+    if changed_only:
         lsc = t.LoanStateCurrent
         conn.execute(
             update(lsc).where(lsc.business_date == yesterday).values(business_date=business_date)
         )
-    upsert(
-        conn,
-        "loan_state_current",
-        current.with_columns(pl.lit(stamp).alias("updated_at")),
-        ["loan_id"],
-    )
+    compared = [c for c in CURRENT_COLUMNS if c != "business_date"]
+    for piece in spill.pieces("state", list(CURRENT_COLUMNS)):
+        current = piece.with_columns(pl.col("ifrs9_stage").cast(pl.Int32))
+        if changed_only:
+            before = inputs.prev_slice(piece.select("loan_id"), compared)
+            before = before.with_columns(pl.col("ifrs9_stage").cast(pl.Int32))
+            current = current.join(before, on=compared, how="anti", nulls_equal=True)
+        upsert(
+            conn,
+            "loan_state_current",
+            current.with_columns(pl.lit(stamp).alias("updated_at")),
+            ["loan_id"],
+        )
 
 
 def run_range(

@@ -18,17 +18,22 @@ import hashlib
 import os
 import re
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from postloan.domain.errors import NotFound, ValidationError
 
 _TABLE = re.compile(r"^[a-z][a-z0-9_]*$")
 _PARTITION = re.compile(r"^business_date=(\d{4}-\d{2}-\d{2})$")
 PART_FILE = "part-0.parquet"
+#: Rows per Parquet row group of a streamed partition: fixed, so the file's bytes
+#: depend on its rows only, not on how many pieces they arrived in.
+ROW_GROUP_ROWS = 131_072
 
 
 class SnapshotStore:
@@ -56,6 +61,51 @@ class SnapshotStore:
             shutil.rmtree(staging)
         staging.mkdir()
         frame.write_parquet(staging / PART_FILE, compression="zstd", statistics=True)
+        old = target.parent / f".old-{target.name}-{os.getpid()}"
+        if target.exists():
+            target.rename(old)
+        staging.rename(target)
+        if old.exists():
+            shutil.rmtree(old)
+        return target / PART_FILE
+
+    def write_stream(
+        self,
+        table: str,
+        business_date: date,
+        pieces: Iterable[pl.DataFrame],
+        row_group_rows: int = ROW_GROUP_ROWS,
+    ) -> Path:
+        """Write (or replace) ``table``'s partition from frames arriving one at a time
+        (e.g. one per book partition), holding at most one row group in memory.
+        The rows are written in arrival order, in row groups of ``row_group_rows``,
+        so the same rows give the same bytes however they were split."""
+        target = self.partition_dir(table, business_date)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = target.parent / f".staging-{target.name}-{os.getpid()}"
+        if staging.exists():
+            shutil.rmtree(staging)
+        staging.mkdir()
+        writer: pq.ParquetWriter | None = None
+        carry: pa.Table | None = None
+        try:
+            for piece in pieces:
+                if "business_date" in piece.columns:
+                    piece = piece.drop("business_date")
+                data = piece.to_arrow()
+                if writer is None:
+                    writer = pq.ParquetWriter(staging / PART_FILE, data.schema, compression="zstd")
+                carry = data if carry is None else pa.concat_tables([carry, data])
+                while carry.num_rows >= row_group_rows:
+                    writer.write_table(carry.slice(0, row_group_rows), row_group_rows)
+                    carry = carry.slice(row_group_rows).combine_chunks()
+            if writer is None:
+                raise ValidationError(f"no rows or schema given for snapshot table {table!r}")
+            if carry is not None and carry.num_rows:
+                writer.write_table(carry, row_group_rows)
+        finally:
+            if writer is not None:
+                writer.close()
         old = target.parent / f".old-{target.name}-{os.getpid()}"
         if target.exists():
             target.rename(old)
