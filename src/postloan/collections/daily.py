@@ -422,7 +422,7 @@ def collectors(conn: Connection, settings: CollectionsSettings) -> list[Collecto
             capacity=u.capacity if u.capacity is not None else 50,
             skills=frozenset(u.skills or ("phone",)),
             regions=None if u.region is None else frozenset({u.region}),
-            supervisor=supervisors.get(u.team),
+            supervisor=supervisors.get(u.team) if u.team else None,
         )
         for u in users
     ]
@@ -432,7 +432,7 @@ def assign_tasks(
     conn: Connection, settings: CollectionsSettings, staff: list[Collector], report: DayReport
 ) -> None:
     live = [TaskState.OPEN.value, TaskState.ESCALATED.value]
-    load = dict(
+    load: dict[str, int] = dict(
         conn.execute(
             select(sv.TASKS.c.assigned_to, func.count())
             .where(sv.TASKS.c.state.in_(live), sv.TASKS.c.assigned_to.is_not(None))

@@ -122,15 +122,15 @@ def collection_kpis(
     episodes = _episodes(conn, start, business_date)
     old = _episodes(conn, start - timedelta(days=WINDOW_DAYS), start - timedelta(days=1))
     t = LoanEvent.__table__
-    cured = defaultdict(list)
-    for r in conn.execute(
+    cured: dict[str, list[date]] = defaultdict(list)
+    for loan_id, on in conn.execute(
         select(t.c.loan_id, t.c.business_date).where(
             t.c.event_type == "cured",
             t.c.business_date >= start - timedelta(days=WINDOW_DAYS),
             t.c.business_date <= business_date,
         )
     ):
-        cured[r.loan_id].append(r.business_date)
+        cured[loan_id].append(on)
 
     def is_cured(loan_id: str, began: date) -> bool:
         return any(began < d <= began + timedelta(days=WINDOW_DAYS) for d in cured[loan_id])
@@ -154,10 +154,10 @@ def collection_kpis(
             sv.TASKS.c.created_on >= start, sv.TASKS.c.created_on <= business_date
         )
     ).all()
-    for r in tasks:
-        for key in ("all", r.group):
-            cost[key] += int(r.cost)
-            accounts[key].add(r.loan_id)
+    for task_loan, task_cost, task_group in tasks:
+        for key in ("all", task_group):
+            cost[key] += int(task_cost)
+            accounts[key].add(task_loan)
 
     def block(group: str | None) -> dict[str, Any]:
         def mine(loan_id: str) -> bool:

@@ -62,12 +62,6 @@ def pre_due_days(strategy: Strategy) -> list[int]:
     return sorted({-a.offset for _, _, _, a in strategy.actions() if a.anchor == "due"})
 
 
-def relevant(strategy: Strategy, business_date: date) -> pl.Expr:
-    """Loans that may have an action today: in arrears, or a due date some path anticipates."""
-    ahead = (pl.col("next_due_date") - pl.lit(business_date)).dt.total_days()
-    return (pl.col("days_past_due") > 0) | ahead.is_in(pre_due_days(strategy))
-
-
 def score_band(strategy: Strategy) -> pl.Expr:
     score = pl.col("score")
     expr: pl.Expr = pl.lit(UNSCORED)
@@ -162,12 +156,26 @@ def plan_actions(frame: pl.DataFrame, strategy: Strategy, business_date: date) -
     """The actions due on ``business_date`` for the loans of ``frame`` (``INPUT_SCHEMA``)."""
     if frame.height == 0:
         return pl.DataFrame(schema=PLAN_SCHEMA)
-    loans = segment_loans(frame, strategy).filter(pl.col("segment").is_not_null())
+    # only loans some action could fall due for today need a segment and a group
+    # (the SHA-256 split is the costly part): DPD on an offset, a due date on a
+    # pre-due offset, or a delinquency that began today
+    offsets = sorted({a.offset for _, _, _, a in strategy.actions() if a.anchor == "delinquency"})
+    ahead_days = (pl.col("next_due_date") - pl.lit(business_date)).dt.total_days()
+    candidates = frame.filter(
+        pl.col("days_past_due").is_in(offsets)
+        | pl.col("entered_today")
+        | ahead_days.is_in(pre_due_days(strategy)).fill_null(False)
+    )
+    loans = segment_loans(candidates, strategy).filter(pl.col("segment").is_not_null())
     joined = loans.join(action_table(strategy), on=["segment", "group"], how="inner")
     dpd = pl.col("days_past_due")
     ahead = (pl.col("next_due_date") - pl.lit(business_date)).dt.total_days()
-    on_time = pl.when(pl.col("anchor") == "delinquency").then(dpd == pl.col("offset"))
-    on_time = on_time.otherwise(ahead == -pl.col("offset")).fill_null(False)
+    on_time = (
+        pl.when(pl.col("anchor") == "delinquency")
+        .then(dpd == pl.col("offset"))
+        .otherwise(ahead == -pl.col("offset"))
+        .fill_null(False)
+    )
     catch_up = (
         pl.col("entered_today")
         & pl.col("first_auto")

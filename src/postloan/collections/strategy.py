@@ -410,7 +410,7 @@ def _matches(seg: Segment, dim: str, token: Any) -> bool:
         )
     value = getattr(seg, dim)
     if isinstance(value, bool):
-        return value == token
+        return bool(value == token)
     return value is None or token in value
 
 
