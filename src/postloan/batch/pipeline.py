@@ -9,8 +9,10 @@ runs the enabled steps. Then, in this order:
 1. the snapshot partitions of D (``loan_state``, ``loan_events``, ``features``,
    ``kpi``), each replaced atomically;
 2. one database transaction: upsert ``loan_state_current`` and ``loan_events``
-   (unique ``event_id``), move the watermark ``last_closed_business_date``,
-   mark the ``eod_runs`` row done with the files' SHA-256.
+   (unique ``event_id``) with an audit entry per new classification or stage
+   change, the steps' commit hooks, move the watermark
+   ``last_closed_business_date``, mark the ``eod_runs`` row done with the files'
+   SHA-256, and sign an audit checkpoint.
 
 Everything is a function of the book and D, so a crash anywhere leaves either
 the old outputs or files a re-run replaces with identical bytes, and the
@@ -35,6 +37,8 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection, insert, select, update
 
+from postloan.audit import write_checkpoint
+from postloan.batch.audit_trail import existing_event_ids, record_changes
 from postloan.batch.book import BookFrames, book_dir, partition_count, read_partition, refresh_book
 from postloan.batch.engines import compute_states
 from postloan.batch.spill import DateFrames, Spill
@@ -377,7 +381,10 @@ def _commit(
         if mark is None or business_date >= mark:  # an older date never rewinds current state
             _upsert_current(conn, business_date, spill, now, inputs, mark)
         if "events" in spill:
-            for piece in spill.pieces("events"):
+            known = existing_event_ids(conn, business_date)
+            states = spill.pieces("state", ["loan_id", "classification_reasons"])
+            for piece, state in zip(spill.pieces("events"), states, strict=True):
+                record_changes(conn, piece, state, known, business_date)
                 upsert(conn, "loan_events", piece, ["event_id"])
                 events += piece.height
         for step in hooks:
@@ -407,6 +414,7 @@ def _commit(
                 content_hashes=json.dumps(hashes, sort_keys=True),
             )
         )
+        write_checkpoint(conn, store.settings, now=now)  # signs the tree head of this close
         checkpoint("db:commit", business_date)
     return events
 
