@@ -9,6 +9,11 @@ ciphertext cannot be replayed as a national ID.
 
 Masking is the default way to show these values: ``110***********1234``,
 ``138****5678``.
+
+Key rotation: the key file may hold a ring of numbered key pairs (format 2) with
+one active pair. New ciphertexts name their key (``0x02‖key id‖nonce‖sealed``;
+key 1 keeps the original ``0x01‖nonce‖sealed`` form), so old rows stay readable
+while :mod:`postloan.security.key_rotation` re-encrypts and re-indexes them.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import json
 import os
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +36,7 @@ from postloan.domain.errors import ConfigError, ValidationError
 KEY_FILE = "pii.key"
 _NONCE = 12
 _VERSION = b"\x01"
+_VERSION_KEYED = b"\x02"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,17 +71,74 @@ def load_or_create_keys(keys_dir: Path) -> PiiKeys:
             pass
         finally:
             tmp.unlink()
+    return load_key_ring(keys_dir).active_keys
+
+
+def _pair(data: dict[str, str]) -> PiiKeys:
+    return PiiKeys(base64.b64decode(data["encryption"]), base64.b64decode(data["index"]))
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRing:
+    """Every PII key pair of the installation by id, and the one new data uses."""
+
+    active: int
+    keys: tuple[tuple[int, PiiKeys], ...]
+
+    @property
+    def active_keys(self) -> PiiKeys:
+        return dict(self.keys)[self.active]
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "version": 2,
+                "active": self.active,
+                "keys": {
+                    str(i): {
+                        "encryption": base64.b64encode(k.encryption).decode(),
+                        "index": base64.b64encode(k.index).decode(),
+                    }
+                    for i, k in self.keys
+                },
+            },
+            indent=1,
+        )
+
+
+def load_key_ring(keys_dir: Path) -> KeyRing:
+    """The key ring in ``keys_dir`` (a format-1 file is a ring of one key, id 1)."""
+    path = keys_dir / KEY_FILE
+    if not path.exists():
+        load_or_create_keys(keys_dir)
     try:
         data = json.loads(path.read_text())
-        keys = PiiKeys(base64.b64decode(data["encryption"]), base64.b64decode(data["index"]))
-    except (OSError, ValueError, KeyError) as err:
+        if data.get("version", 1) == 1:
+            ring = KeyRing(1, ((1, _pair(data)),))
+        else:
+            pairs = tuple(sorted((int(i), _pair(k)) for i, k in data["keys"].items()))
+            ring = KeyRing(int(data["active"]), pairs)
+            ring.active_keys  # noqa: B018 - the active id must be in the ring
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
         raise ConfigError(
             f"PII key file {path} is unreadable ({type(err).__name__}); restore it from backup "
             "(without it encrypted personal data cannot be read)"
         ) from None
-    if len(keys.encryption) != 32 or len(keys.index) != 32:
-        raise ConfigError(f"PII key file {path} holds keys of the wrong length; restore it")
-    return keys
+    for _, keys in ring.keys:
+        if len(keys.encryption) != 32 or len(keys.index) != 32:
+            raise ConfigError(f"PII key file {path} holds keys of the wrong length; restore it")
+    return ring
+
+
+def save_key_ring(keys_dir: Path, ring: KeyRing) -> None:
+    """Replace the key file atomically (mode 0600); keep a backup before rotating."""
+    tmp = keys_dir / f".{KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(ring.to_json())
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, keys_dir / KEY_FILE)
 
 
 def normalise(field: str, value: str) -> str:
@@ -89,29 +153,51 @@ def normalise(field: str, value: str) -> str:
 
 
 class PiiCipher:
-    """Encrypts, decrypts and blind-indexes sensitive fields with one key set."""
+    """Encrypts, decrypts and blind-indexes sensitive fields with one key set.
 
-    def __init__(self, keys: PiiKeys) -> None:
+    ``key_id`` names the pair new ciphertexts and blind indexes use; ``others``
+    are older (or newer, pending) pairs still accepted for decryption.
+    """
+
+    def __init__(
+        self, keys: PiiKeys, *, key_id: int = 1, others: Mapping[int, PiiKeys] | None = None
+    ) -> None:
+        self.key_id = key_id
         self._aead = AESGCM(keys.encryption)
         self._index_key = keys.index
+        self._readers = {i: AESGCM(k.encryption) for i, k in (others or {}).items()}
+        self._readers[key_id] = self._aead
 
     @classmethod
     def from_dir(cls, keys_dir: Path) -> PiiCipher:
-        return cls(load_or_create_keys(keys_dir))
+        return cls.from_ring(load_key_ring(keys_dir))
+
+    @classmethod
+    def from_ring(cls, ring: KeyRing, key_id: int | None = None) -> PiiCipher:
+        """A cipher writing with ``key_id`` (default: the active key), reading every key."""
+        chosen = ring.active if key_id is None else key_id
+        pairs = dict(ring.keys)
+        return cls(pairs[chosen], key_id=chosen, others=pairs)
 
     def encrypt(self, field: str, value: str) -> bytes:
         nonce = os.urandom(_NONCE)
         sealed = self._aead.encrypt(nonce, value.encode("utf-8"), field.encode())
-        return _VERSION + nonce + sealed
+        if self.key_id == 1:
+            return _VERSION + nonce + sealed
+        return _VERSION_KEYED + self.key_id.to_bytes(2, "big") + nonce + sealed
 
     def decrypt(self, field: str, token: bytes) -> str:
         from cryptography.exceptions import InvalidTag
 
-        if not token or token[:1] != _VERSION:
-            raise ValidationError(f"{field}: not a postloan ciphertext")
-        nonce, sealed = token[1 : 1 + _NONCE], token[1 + _NONCE :]
+        key_id, nonce, sealed = token_parts(field, token)
+        aead = self._readers.get(key_id)
+        if aead is None:
+            raise ValidationError(
+                f"{field}: encrypted with PII key {key_id}, which is not in the key file "
+                "(restore the key file that holds it)"
+            )
         try:
-            return self._aead.decrypt(nonce, sealed, field.encode()).decode("utf-8")
+            return aead.decrypt(nonce, sealed, field.encode()).decode("utf-8")
         except InvalidTag:
             raise ValidationError(
                 f"{field}: ciphertext does not match the key in use (wrong key file?)"
@@ -120,6 +206,15 @@ class PiiCipher:
     def blind_index(self, field: str, value: str) -> str:
         message = field.encode() + b"\x00" + normalise(field, value).encode("utf-8")
         return hmac.new(self._index_key, message, hashlib.sha256).hexdigest()
+
+
+def token_parts(field: str, token: bytes) -> tuple[int, bytes, bytes]:
+    """(key id, nonce, sealed) of a postloan ciphertext."""
+    if token[:1] == _VERSION:
+        return 1, token[1 : 1 + _NONCE], token[1 + _NONCE :]
+    if token[:1] == _VERSION_KEYED and len(token) > 3 + _NONCE:
+        return int.from_bytes(token[1:3], "big"), token[3 : 3 + _NONCE], token[3 + _NONCE :]
+    raise ValidationError(f"{field}: not a postloan ciphertext")
 
 
 def mask_national_id(value: str) -> str:
