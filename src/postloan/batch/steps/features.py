@@ -319,7 +319,7 @@ FEATURES: tuple[Feature, ...] = (
         "instalment_amount",
         _I64,
         _c("_instalment"),
-        "regular instalment: median scheduled principal + interest + fee (minor units)",
+        "regular instalment: mean scheduled principal + interest + fee of all but the last",
         0,
         "月供金额",
         "instalment amount",
@@ -436,70 +436,132 @@ def _window(col: str, days: int, business_date: date) -> pl.Expr:
     return (pl.col(col) > business_date - timedelta(days=days)) & (pl.col(col) <= business_date)
 
 
-def _history_aggs(state: pl.DataFrame, history: pl.DataFrame, business_date: date) -> pl.DataFrame:
-    today = state.select("loan_id", "business_date", "days_past_due").cast(
-        {"days_past_due": pl.Int32}
-    )
+def _history_aggs(state: pl.DataFrame, history: pl.DataFrame, business_date: date) -> pl.LazyFrame:
+    today = state.lazy().select("loan_id", "business_date", "days_past_due")
     hist = pl.concat(
-        [history.select(list(HISTORY_SCHEMA)).cast(pl.Schema(HISTORY_SCHEMA)), today],
-        how="vertical",
+        [history.lazy().select(list(HISTORY_SCHEMA)), today], how="vertical_relaxed"
     ).filter(pl.col("business_date") <= business_date)
-    aggs = []
+    month = pl.col("business_date").dt.year().cast(pl.Int32) * 12 + pl.col(
+        "business_date"
+    ).dt.month().cast(pl.Int32)
+    masked = []
     for w, days in WINDOWS.items():
         inside = pl.col("business_date") > business_date - timedelta(days=days)
-        aggs.append(pl.col("days_past_due").filter(inside).max().alias(f"_max_dpd_{w}"))
-        aggs.append(
-            pl.col("business_date")
-            .filter(inside & (pl.col("days_past_due") > 0))
-            .dt.strftime("%Y-%m")
-            .n_unique()
-            .cast(pl.Int32)
-            .alias(f"_arrears_months_{w}")
-        )
-    return hist.group_by("loan_id").agg(aggs)
-
-
-def _schedule_aggs(schedules: pl.DataFrame, business_date: date) -> pl.DataFrame:
-    due = pl.col("principal_due") + pl.col("interest_due") + pl.col("fee_due")
-    past = pl.col("due_date") <= business_date
+        masked.append(pl.when(inside).then(pl.col("days_past_due")).alias(f"_d_{w}"))
+        masked.append(pl.when(inside & (pl.col("days_past_due") > 0)).then(month).alias(f"_m_{w}"))
     return (
-        schedules.with_columns(due.alias("_amount"))
+        hist.with_columns(masked)
         .group_by("loan_id")
         .agg(
-            (pl.col("due_date") > business_date).sum().cast(pl.Int32).alias("_remaining"),
-            pl.col("_amount").median().round(0).cast(pl.Int64).alias("_instalment"),
-            pl.col("_amount").filter(past).sum().alias("_due_life"),
+            *(pl.col(f"_d_{w}").max().cast(pl.Int32).alias(f"_max_dpd_{w}") for w in WINDOWS),
             *(
-                pl.col("_amount")
-                .filter(_window("due_date", WINDOWS[w], business_date))
-                .sum()
-                .alias(f"_due_{w}")
-                for w in ("3m", "6m")
+                pl.col(f"_m_{w}")
+                .drop_nulls()
+                .n_unique()
+                .cast(pl.Int32)
+                .alias(f"_arrears_months_{w}")
+                for w in WINDOWS
             ),
-            pl.col("due_date").filter(past).alias("_due_dates"),
         )
     )
 
 
-def _txn_aggs(txns: pl.DataFrame, business_date: date) -> pl.DataFrame:
-    txns = txns.filter(pl.col("value_date") <= business_date)
-    reversed_ids = txns.filter(pl.col("type") == "reversal").select(
+def _schedule_aggs(schedules: pl.DataFrame, business_date: date) -> pl.LazyFrame:
+    amount = pl.col("principal_due") + pl.col("interest_due") + pl.col("fee_due")
+    masked = [
+        amount.alias("_amount"),
+        (pl.col("due_date") > business_date).alias("_future"),
+        pl.when(pl.col("due_date") <= business_date).then(amount).otherwise(0).alias("_a_life"),
+        *(
+            pl.when(_window("due_date", WINDOWS[w], business_date))
+            .then(amount)
+            .otherwise(0)
+            .alias(f"_a_{w}")
+            for w in ("3m", "6m")
+        ),
+    ]
+    return (
+        schedules.lazy()
+        .with_columns(masked)
+        .group_by("loan_id")
+        .agg(
+            pl.col("_future").sum().cast(pl.Int32).alias("_remaining"),
+            pl.col("_amount").sum().alias("_sum"),
+            pl.col("_amount").sort_by("due_date").last().alias("_last"),
+            pl.len().alias("_n"),
+            pl.col("_a_life").sum().alias("_due_life"),
+            pl.col("_a_3m").sum().alias("_due_3m"),
+            pl.col("_a_6m").sum().alias("_due_6m"),
+        )
+        # the regular instalment: the mean of all but the last (which carries a
+        # balloon or the rounding remainder); a single instalment is itself
+        .with_columns(
+            pl.when(pl.col("_n") > 1)
+            .then((pl.col("_sum") - pl.col("_last")) / (pl.col("_n") - 1))
+            .otherwise(pl.col("_last"))
+            .round(0)
+            .cast(pl.Int64)
+            .alias("_instalment")
+        )
+        .drop("_sum", "_last", "_n")
+    )
+
+
+def _overdue_instalments(
+    schedules: pl.DataFrame, state: pl.DataFrame, business_date: date
+) -> pl.LazyFrame:
+    """Instalments due from the overdue-since date to yesterday (delinquent loans only)."""
+    late = state.lazy().filter(pl.col("overdue_since").is_not_null())
+    return (
+        schedules.lazy()
+        .select("loan_id", "due_date")
+        .join(late.select("loan_id", "overdue_since"), on="loan_id")
+        .filter(
+            (pl.col("due_date") >= pl.col("overdue_since")) & (pl.col("due_date") < business_date)
+        )
+        .group_by("loan_id")
+        .agg(pl.len().cast(pl.Int32).alias("_overdue_instalments"))
+    )
+
+
+def _txn_aggs(txns: pl.DataFrame, instalments: pl.LazyFrame, business_date: date) -> pl.LazyFrame:
+    txns_l = txns.lazy().filter(pl.col("value_date") <= business_date)
+    reversed_ids = txns_l.filter(pl.col("type") == "reversal").select(
         pl.col("reverses").alias("txn_id")
     )
-    live = txns.join(reversed_ids, on="txn_id", how="anti")
+    if (txns["type"] == "reversal").any():
+        txns_l = txns_l.join(reversed_ids, on="txn_id", how="anti")
+    live = txns_l.join(instalments.select("loan_id", "_instalment"), on="loan_id", how="left")
     pay = pl.col("type") == "repayment"
     fail = pl.col("type") == "failed_debit"
     w3, w6 = (_window("value_date", WINDOWS[w], business_date) for w in ("3m", "6m"))
-    return live.group_by("loan_id").agg(
-        pl.col("amount").filter(pay).sum().alias("_paid_life"),
-        pl.col("amount").filter(pay & w3).sum().alias("_paid_3m"),
-        pl.col("amount").filter(pay & w6).sum().alias("_paid_6m"),
-        (pay & w3).sum().cast(pl.Int32).alias("_payments_3m"),
-        (fail & w3).sum().cast(pl.Int32).alias("_failed_3m"),
-        (fail & w6).sum().cast(pl.Int32).alias("_failed_6m"),
-        pl.col("value_date").filter(fail).max().alias("_last_failed"),
-        pl.col("amount").filter(pay & w3).alias("_pay_amounts_3m"),
-        pl.col("amount").filter(pay & w6).alias("_pay_amounts_6m"),
+    partial = pay & (pl.col("amount").cast(pl.Float64) < pl.col("_instalment") * PARTIAL_SHARE)
+    money = pl.col("amount")
+    masked = [
+        pl.when(pay).then(money).otherwise(0).alias("_p_life"),
+        pl.when(pay & w3).then(money).otherwise(0).alias("_p_3m"),
+        pl.when(pay & w6).then(money).otherwise(0).alias("_p_6m"),
+        (pay & w3).alias("_n_pay_3m"),
+        (fail & w3).alias("_n_fail_3m"),
+        (fail & w6).alias("_n_fail_6m"),
+        (partial & w3).fill_null(False).alias("_n_part_3m"),
+        (partial & w6).fill_null(False).alias("_n_part_6m"),
+        pl.when(fail).then(pl.col("value_date")).alias("_fail_date"),
+    ]
+    return (
+        live.with_columns(masked)
+        .group_by("loan_id")
+        .agg(
+            pl.col("_p_life").sum().alias("_paid_life"),
+            pl.col("_p_3m").sum().alias("_paid_3m"),
+            pl.col("_p_6m").sum().alias("_paid_6m"),
+            pl.col("_n_pay_3m").sum().cast(pl.Int32).alias("_payments_3m"),
+            pl.col("_n_fail_3m").sum().cast(pl.Int32).alias("_failed_3m"),
+            pl.col("_n_fail_6m").sum().cast(pl.Int32).alias("_failed_6m"),
+            pl.col("_n_part_3m").sum().cast(pl.Int32).alias("_partial_3m"),
+            pl.col("_n_part_6m").sum().cast(pl.Int32).alias("_partial_6m"),
+            pl.col("_fail_date").max().alias("_last_failed"),
+        )
     )
 
 
@@ -516,10 +578,23 @@ def _borrower_aggs(state: pl.DataFrame, loans: pl.DataFrame) -> pl.DataFrame:
         pl.len().cast(pl.Int32).alias("_b_n"),
         (dpd > 0).sum().cast(pl.Int32).alias("_b_late"),
         dpd.max().alias("_b_max"),
-        (dpd == dpd.max()).sum().cast(pl.Int32).alias("_b_at_max"),
-        dpd.filter(dpd < dpd.max()).max().fill_null(0).alias("_b_second"),
     )
-    mine = live.join(per, on="borrower_id")
+    multi = live.join(per.filter(pl.col("_b_n") > 1), on="borrower_id")
+    at_max = (
+        multi.filter(dpd == pl.col("_b_max"))
+        .group_by("borrower_id")
+        .agg(pl.len().cast(pl.Int32).alias("_b_at_max"))
+    )
+    second = (
+        multi.filter(dpd < pl.col("_b_max"))
+        .group_by("borrower_id")
+        .agg(dpd.max().alias("_b_second"))
+    )
+    mine = (
+        live.join(per, on="borrower_id")
+        .join(at_max, on="borrower_id", how="left")
+        .join(second, on="borrower_id", how="left")
+    )
     alone_at_max = (dpd == pl.col("_b_max")) & (pl.col("_b_at_max") == 1)
     return mine.select(
         "loan_id",
@@ -530,7 +605,7 @@ def _borrower_aggs(state: pl.DataFrame, loans: pl.DataFrame) -> pl.DataFrame:
         pl.when(pl.col("_b_n") <= 1)
         .then(0)
         .when(alone_at_max)
-        .then(pl.col("_b_second"))
+        .then(pl.col("_b_second").fill_null(0))
         .otherwise(pl.col("_b_max"))
         .cast(pl.Int32)
         .alias("_b_other_max_dpd"),
@@ -582,7 +657,8 @@ def feature_base(
         pl.lit(value, dtype=dtype).alias(name)
         for name, (dtype, value) in STATE_DEFAULTS.items()
         if name not in state.columns
-    )
+    ).with_columns(pl.col("days_past_due").cast(pl.Int32))
+    history = history.select(list(HISTORY_SCHEMA)).cast(pl.Schema(HISTORY_SCHEMA))
     schedules = schedules.with_columns(
         pl.lit(0, dtype=pl.Int64).alias(name)
         for name in ("principal_due", "interest_due", "fee_due")
@@ -597,62 +673,35 @@ def feature_base(
     marks = marks if marks is not None else pl.DataFrame(schema=MARK_SCHEMA)
     sched = _schedule_aggs(schedules, business_date)
     restructures = (
-        marks.filter((pl.col("kind") == "restructured") & (pl.col("start_date") <= business_date))
+        marks.lazy()
+        .filter((pl.col("kind") == "restructured") & (pl.col("start_date") <= business_date))
         .group_by("loan_id")
         .agg(pl.len().cast(pl.Int32).alias("_restructures"))
     )
     static = [
         c for c in ("principal", "disbursement_date", *OPTIONAL_LOAN_COLUMNS) if c != "borrower_id"
     ]
-    base = (
-        state.join(loans.select("loan_id", *static), on="loan_id")
-        .join(_history_aggs(state, history, business_date), on="loan_id", how="left")
-        .join(sched, on="loan_id", how="left")
-        .join(_txn_aggs(txns, business_date), on="loan_id", how="left")
-        .join(restructures, on="loan_id", how="left")
-        .join(_borrower_aggs(state, loans), on="loan_id", how="left")
-        .join(_collections_aggs(contacts, promises, business_date), on="loan_id", how="left")
-        .with_columns(pl.lit(business_date, dtype=pl.Date).alias("_business_date"))
+    hist, sched_df, overdue, txn_df, restr = pl.collect_all(
+        [
+            _history_aggs(state, history, business_date),
+            sched,
+            _overdue_instalments(schedules, state, business_date),
+            _txn_aggs(txns, sched, business_date),
+            restructures,
+        ]
     )
-    limit = pl.col("_instalment").cast(pl.Float64) * PARTIAL_SHARE
-    return _list_counts(base, limit, business_date)
-
-
-def _list_counts(base: pl.DataFrame, limit: pl.Expr, business_date: date) -> pl.DataFrame:
-    """Counts that compare list elements with a per-loan value (explode + group)."""
-    keys = base.select(
-        "loan_id",
-        limit.alias("_limit"),
-        "overdue_since",
-        "_pay_amounts_3m",
-        "_pay_amounts_6m",
-        "_due_dates",
-    )
-    partial = {}
-    for w in ("3m", "6m"):
-        partial[w] = (
-            keys.select("loan_id", "_limit", pl.col(f"_pay_amounts_{w}").alias("_a"))
-            .explode("_a")
-            .group_by("loan_id")
-            .agg((pl.col("_a") < pl.col("_limit")).sum().cast(pl.Int32).alias(f"_partial_{w}"))
-        )
-    overdue = (
-        keys.select("loan_id", "overdue_since", pl.col("_due_dates").alias("_d"))
-        .explode("_d")
-        .group_by("loan_id")
-        .agg(
-            ((pl.col("_d") >= pl.col("overdue_since")) & (pl.col("_d") < business_date))
-            .sum()
-            .cast(pl.Int32)
-            .alias("_overdue_instalments")
-        )
-    )
-    return (
-        base.drop("_pay_amounts_3m", "_pay_amounts_6m", "_due_dates")
-        .join(partial["3m"], on="loan_id", how="left")
-        .join(partial["6m"], on="loan_id", how="left")
-        .join(overdue, on="loan_id", how="left")
-    )
+    base = state.join(loans.select("loan_id", *static), on="loan_id")
+    for part in (
+        hist,
+        sched_df,
+        overdue,
+        txn_df,
+        restr,
+        _borrower_aggs(state, loans),
+        _collections_aggs(contacts, promises, business_date),
+    ):
+        base = base.join(part, on="loan_id", how="left")
+    return base.with_columns(pl.lit(business_date, dtype=pl.Date).alias("_business_date"))
 
 
 def compute_features(
