@@ -11,6 +11,7 @@ with the entry or checkpoint it concerns.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,8 +54,19 @@ class VerifyReport:
         }
 
 
-def _rows(conn: Connection, sql: str) -> Any:
-    return conn.execution_options(stream_results=True, yield_per=CHUNK).exec_driver_sql(sql)
+def _stream(conn: Connection, sql: str) -> Iterator[list[Any]]:
+    """Rows of ``sql`` in chunks straight from the driver (no Row objects); a server-side
+    cursor on PostgreSQL so a million entries are never all in memory at once."""
+    if conn.dialect.name == "postgresql":
+        cursor = conn.connection.driver_connection.cursor(name="audit_verify")  # type: ignore[union-attr]
+    else:
+        cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(CHUNK):
+            yield rows
+    finally:
+        cursor.close()
 
 
 def verify_log(conn: Connection, public_key: str | None) -> VerifyReport:
@@ -74,8 +86,7 @@ def _check_entries(conn: Connection, report: VerifyReport) -> list[bytes]:
     sha256 = hashlib.sha256
     expected = 1
     first_bad: Problem | None = None
-    result = _rows(conn, "SELECT id, entry, leaf_hash FROM audit_entries ORDER BY id")
-    for rows in result.partitions():
+    for rows in _stream(conn, "SELECT id, entry, leaf_hash FROM audit_entries ORDER BY id"):
         for entry_id, entry, stored in rows:
             stored = bytes(stored)
             leaves.append(stored)
@@ -122,8 +133,7 @@ def _check_state(conn: Connection, tree: MemoryTree, report: VerifyReport) -> No
 def _check_nodes(conn: Connection, tree: MemoryTree, report: VerifyReport) -> None:
     seen = 0
     levels = tree.levels
-    result = _rows(conn, "SELECT level, idx, hash FROM audit_nodes ORDER BY level, idx")
-    for rows in result.partitions():
+    for rows in _stream(conn, "SELECT level, idx, hash FROM audit_nodes ORDER BY level, idx"):
         for level, idx, stored in rows:
             seen += 1
             if level < len(levels) and idx < len(levels[level]):
