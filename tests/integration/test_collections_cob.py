@@ -15,6 +15,7 @@ from postloan.collections.kpis import collection_kpis
 from postloan.commands.demo import sample_feeds_dir
 from postloan.feeds.importer import import_directory
 from postloan.store import Store
+from postloan.store.tables import LoanEvent
 from postloan.store.tables_contact import ContactOutbox
 
 START = date(2026, 10, 13)  # L00032 cures on 10-14 and is delinquent again on 10-15
@@ -43,9 +44,14 @@ def counts(store: Store) -> list[int]:
         return [conn.execute(select(func.count()).select_from(t)).scalar_one() for t in tables]
 
 
-def test_a_new_delinquency_gets_a_case_and_its_first_message_the_same_day(
-    closed: Store,
-) -> None:
+def test_the_strategy_step_over_a_week(closed: Store) -> None:
+    """One week of closes (the slow part) checked from every side."""
+    new_delinquency_gets_a_case_and_its_first_message_the_same_day(closed)
+    human_actions_become_assigned_tasks_and_escalate_after_their_sla(closed)
+    rerunning_a_date_creates_nothing_new(closed)
+
+
+def new_delinquency_gets_a_case_and_its_first_message_the_same_day(closed: Store) -> None:
     entered = date(2026, 10, 15)
     with closed.begin() as conn:
         cases = conn.execute(
@@ -69,6 +75,20 @@ def test_a_new_delinquency_gets_a_case_and_its_first_message_the_same_day(
         ).one()
         assert (message.step, message.template, message.channel) == ("STRATEGY", "overdue", "sms")
         assert (message.strategy_version, message.group_name) == ("default-1", first.group)
+        events = LoanEvent.__table__
+        entered = conn.execute(
+            select(events.c.loan_id, events.c.business_date).where(
+                events.c.event_type == "entered_delinquency"
+            )
+        ).all()
+        assert entered
+        for loan_id, on in entered:  # every new delinquency: a message the same day
+            kinds = conn.execute(
+                select(sv.ACTIONS.c.kind).where(
+                    sv.ACTIONS.c.loan_id == loan_id, sv.ACTIONS.c.business_date == on
+                )
+            ).scalars()
+            assert "automated" in set(kinds)
         kpis = collection_kpis(conn, START + timedelta(days=6))
     assert kpis["days_to_first_action"]["median"] == "0"
     assert kpis["days_to_first_action"]["by_kind"]["automated"]["p90"] == 0
@@ -76,16 +96,14 @@ def test_a_new_delinquency_gets_a_case_and_its_first_message_the_same_day(
     assert kpis["cost_per_account"] != "0.00"
 
 
-def test_rerunning_a_date_creates_nothing_new(closed: Store) -> None:
+def rerunning_a_date_creates_nothing_new(closed: Store) -> None:
     before = counts(closed)
     run_date(closed, START + timedelta(days=6))
     run_date(closed, START + timedelta(days=2))
     assert counts(closed) == before
 
 
-def test_human_actions_become_assigned_tasks_and_escalate_after_their_sla(
-    closed: Store,
-) -> None:
+def human_actions_become_assigned_tasks_and_escalate_after_their_sla(closed: Store) -> None:
     with closed.begin() as conn:
         task = conn.execute(select(sv.TASKS).where(sv.TASKS.c.loan_id == "L00032")).one()
     # the standard path calls on D+3 (champion) or D+2 (challenger)

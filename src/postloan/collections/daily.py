@@ -25,6 +25,7 @@ from postloan.collections.assignment import TaskToAssign, balance, queue_name
 from postloan.collections.planner import plan_actions
 from postloan.collections.promises import evaluate, window
 from postloan.collections.settings import CollectionsSettings, Collector, parse_settings
+from postloan.collections.split import assign_groups
 from postloan.collections.states import CaseState, PromiseState, TaskState, can_move
 from postloan.collections.strategy import ACTION_TYPES, Strategy
 from postloan.domain.errors import ConflictError
@@ -96,8 +97,6 @@ def sync_cases(
 ) -> None:
     """Open (or extend) a case for every delinquent loan; resolve cases whose loans are all
     current again."""
-    from postloan.collections.split import assign_group
-
     delinquent = frame.filter(pl.col("days_past_due") > 0)
     in_case = _open_case_loans(conn)
     open_by_borrower = {
@@ -107,47 +106,56 @@ def sync_cases(
         )
     }
     new = delinquent.filter(~pl.col("loan_id").is_in(list(in_case)))
-    links: list[dict[str, Any]] = []
+    worst = new.sort("days_past_due", "loan_id", descending=[True, False])
+    firsts = worst.unique("borrower_id", keep="first", maintain_order=True)
+    fresh = firsts.filter(~pl.col("borrower_id").is_in(list(open_by_borrower)))
+    groups = assign_groups(fresh["loan_id"].to_list(), strategy.salt, strategy.groups)
+    now = sv.utc_now()
+    rows = [
+        {
+            "borrower_id": r["borrower_id"],
+            "open_key": r["borrower_id"],
+            "state": CaseState.OPEN.value,
+            "opened_on": business_date,
+            "closed_on": None,
+            "source": "delinquency",
+            "bucket": r["bucket"],
+            "region": r["region"],
+            "queue": queue_name(r["bucket"], "phone", r["region"]),
+            "assigned_to": None,
+            "strategy_version": strategy.version,
+            "group": group,
+            "restructured": 0,
+            "in_legal": 0,
+            "version": 1,
+            "updated_by": SYSTEM,
+            "updated_at": now,
+        }
+        for r, group in zip(fresh.iter_rows(named=True), groups, strict=True)
+    ]
     audits: list[tuple[Any, ...]] = []
-    worst = new.sort("days_past_due", descending=True)
-    for borrower, group in worst.group_by("borrower_id", maintain_order=True):
-        borrower_id = str(borrower[0])
-        first = group.row(0, named=True)
-        case_id = open_by_borrower.get(borrower_id)
-        if case_id is None:
-            case_id = int(
-                conn.execute(
-                    insert(sv.CASES)
-                    .values(
-                        borrower_id=borrower_id,
-                        open_key=borrower_id,
-                        state=CaseState.OPEN.value,
-                        opened_on=business_date,
-                        source="delinquency",
-                        bucket=first["bucket"],
-                        region=first["region"],
-                        queue=queue_name(first["bucket"], "phone", first["region"]),
-                        strategy_version=strategy.version,
-                        group=assign_group(first["loan_id"], strategy.salt, strategy.groups),
-                        restructured=0,
-                        in_legal=0,
-                        version=1,
-                        updated_by=SYSTEM,
-                        updated_at=sv.utc_now(),
-                    )
-                    .returning(sv.CASES.c.case_id)
-                ).scalar_one()
+    if rows:
+        conn.execute(insert(sv.CASES), rows)
+        keys = [r["open_key"] for r in rows]
+        for at in range(0, len(keys), 900):
+            found = conn.execute(
+                select(sv.CASES.c.open_key, sv.CASES.c.case_id).where(
+                    sv.CASES.c.open_key.in_(keys[at : at + 900])
+                )
             )
-            open_by_borrower[borrower_id] = case_id
-            report.cases_opened += 1
-            loans = group["loan_id"].to_list()
-            after = {"state": "open", "source": "delinquency", "loans": loans}
+            open_by_borrower.update({r.open_key: r.case_id for r in found})
+        report.cases_opened += len(rows)
+        loans_of = dict(worst.group_by("borrower_id").agg(pl.col("loan_id").sort()).iter_rows())
+        for key in keys:
+            after = {"state": "open", "source": "delinquency", "loans": loans_of[key]}
             audits.append(
-                (SYSTEM, SYSTEM, "case.open", "collection_case", str(case_id), None, after)
-                + (None, business_date)
+                (SYSTEM, SYSTEM, "case.open", "collection_case", str(open_by_borrower[key]))
+                + (None, after, None, business_date)
             )
-        for loan_id in group["loan_id"].to_list():
-            links.append({"case_id": case_id, "loan_id": loan_id, "added_on": business_date})
+    links = [
+        {"case_id": open_by_borrower[b], "loan_id": loan_id, "added_on": business_date}
+        for loan_id, b in zip(worst["loan_id"], worst["borrower_id"], strict=True)
+    ]
     _insert_ignore(conn, sv.CASE_LOANS, links, ["case_id", "loan_id"])
     if state is not None:
         still = set(state.filter(pl.col("days_past_due") > 0)["loan_id"].to_list())
