@@ -32,13 +32,19 @@ def version() -> None:
 
 def _register() -> None:
     """Import the command modules; each adds its commands to ``app``."""
+    import postloan.commands.alerts  # noqa: F401
+    import postloan.commands.audit  # noqa: F401
+    import postloan.commands.cases  # noqa: F401
     import postloan.commands.demo  # noqa: F401
     import postloan.commands.dispatch  # noqa: F401
     import postloan.commands.eod  # noqa: F401
     import postloan.commands.importing  # noqa: F401
     import postloan.commands.kpi  # noqa: F401
+    import postloan.commands.model  # noqa: F401
     import postloan.commands.simulate  # noqa: F401
     import postloan.commands.state  # noqa: F401
+    import postloan.commands.strategy  # noqa: F401
+    from postloan.commands import approvals, keys, serve, user  # noqa: F401
     from postloan.commands import schedule  # noqa: F401
 
 
