@@ -4,6 +4,7 @@ PostgreSQL), contact outcomes, promises kept or broken from posted payments
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import date, timedelta
 
@@ -153,3 +154,33 @@ def test_a_missed_promise_is_broken_after_the_grace_days(store: Store, case_id: 
         assert sv.get_case(conn, case_id).state == CaseState.BROKEN_PROMISE
         promise = conn.execute(select(sv.PROMISES)).one()
     assert (promise.state, promise.paid) == ("broken", 50_000)
+
+
+def test_cases_cli_show_contact_promise_and_a_stale_version(store: Store, case_id: int) -> None:
+    from typer.testing import CliRunner
+
+    from postloan.cli import _register, app
+
+    _register()
+    runner = CliRunner()
+    env = {"POSTLOAN_LANG": "en"}
+    listed = runner.invoke(app, ["cases", "list", "--json"], env=env)
+    assert listed.exit_code == 0
+    assert [c["case_id"] for c in json.loads(listed.output)] == [case_id]
+    common = ["--user", "c1", "--date", D.isoformat()]
+    contact = ["cases", "contact", str(case_id), "--outcome", "right_party", "--version", "1"]
+    assert runner.invoke(app, [*contact, *common], env=env).exit_code == 0
+    stale = runner.invoke(app, [*contact, *common], env=env)
+    assert isinstance(stale.exception, ConflictError) and stale.exception.exit_code == 5
+    by = (D + timedelta(days=5)).isoformat()
+    promise = ["cases", "promise", str(case_id), "--amount", "1200.50", "--by", by]
+    done = runner.invoke(app, [*promise, "--version", "2", *common], env=env)
+    assert done.exit_code == 0 and "recorded" in done.output
+    shown = json.loads(runner.invoke(app, ["cases", "show", str(case_id), "--json"]).output)
+    assert (shown["state"], shown["version"], shown["loan_ids"]) == (
+        "promise_to_pay",
+        3,
+        ["L00030"],
+    )
+    with store.begin() as conn:
+        assert conn.execute(select(sv.PROMISES.c.amount)).scalar_one() == 120_050

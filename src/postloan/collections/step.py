@@ -54,8 +54,6 @@ def strategy_input(
         pl.col("status").is_in(ACTIVE_STATUSES)
         & ((pl.col("days_past_due") > 0) | ahead.is_between(1, MAX_PRE_DUE_DAYS))
     )
-    if wanted.height == 0:
-        return empty_input()
     frame = wanted.select(
         "loan_id",
         "bucket",
