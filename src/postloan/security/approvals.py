@@ -16,6 +16,7 @@ import pkgutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import Connection, RowMapping, Table, insert, select, update
@@ -81,18 +82,17 @@ def register_handler(action: str, handler: Handler) -> None:
 
 
 def load_handlers() -> None:
-    """Import the ``approval_handlers`` module of every postloan package (idempotent)."""
+    """Import the ``approval_handlers`` module of every postloan package (idempotent).
+
+    Looks for the file first, so packages without handlers are not imported.
+    """
     import postloan
 
     importlib.import_module("postloan.security.users")
-    for info in pkgutil.iter_modules(postloan.__path__):
-        if info.ispkg:
-            name = f"postloan.{info.name}.approval_handlers"
-            try:
-                importlib.import_module(name)
-            except ModuleNotFoundError as err:
-                if err.name != name:
-                    raise
+    for root in postloan.__path__:
+        for info in pkgutil.iter_modules([root]):
+            if info.ispkg and (Path(root) / info.name / "approval_handlers.py").exists():
+                importlib.import_module(f"postloan.{info.name}.approval_handlers")
 
 
 def _aware(value: datetime | None) -> datetime | None:
