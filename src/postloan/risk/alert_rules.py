@@ -175,6 +175,19 @@ def parse_rules(raw: Mapping[str, Any]) -> RuleSet:
     return RuleSet(rules, routing)
 
 
+def used_columns(rules: RuleSet) -> set[str]:
+    """Every alert base column the rules, episodes and routes name (plus the keys)."""
+    used = {"loan_id", "borrower_id", "dpd"}
+    for rule in rules.rules:
+        used.update(rule.condition().meta.root_names())
+        if rule.episode not in ("date", "month"):
+            used.add(rule.episode)
+    for route in rules.routing.values():
+        for text in (route.team, route.user):
+            used.update(_FIELD.findall(text or ""))
+    return used
+
+
 def check_columns(rules: RuleSet, columns: Iterable[str]) -> None:
     """Every column a rule, an episode or a route names exists in the alert base."""
     known = set(columns)

@@ -129,7 +129,7 @@ def alert_base(
     if transactions is not None and transactions.height:
         today = transactions.filter(pl.col("value_date") == business_date)
         reversed_ids = today.filter(pl.col("type") == "reversal").select(
-            pl.col("reverses").alias("txn_id")
+            pl.col("reverses").cast(pl.Utf8).alias("txn_id")
         )
         today = (
             today.join(reversed_ids, on="txn_id", how="anti")
@@ -183,9 +183,13 @@ def previous_scores(settings: Settings, business_date: date) -> pl.DataFrame | N
 
 
 def run_step(ctx: StepContext) -> None:
-    """ALERTS (partition): the alert base of these loans (frame ``alert_base``)."""
+    """ALERTS (partition): the alert base of these loans (frame ``alert_base``), only
+    the columns the configured rules use (the previous scores come at commit)."""
+    from postloan.risk.alert_rules import check_columns, used_columns
+    from postloan.risk.scoring import step_settings
+
     f = ctx.frames
-    f["alert_base"] = alert_base(
+    base = alert_base(
         f["state"],
         f.get("features"),
         f["loans"],
@@ -194,6 +198,10 @@ def run_step(ctx: StepContext) -> None:
         transactions=f.get("transactions"),
         scores=f.get("scores"),
     )
+    rules = load_rules(step_settings(ctx))
+    check_columns(rules, BASE_COLUMNS)
+    keep = [c for c in base.columns if c in used_columns(rules) or c.endswith("_score")]
+    f["alert_base"] = base.select(keep)
 
 
 def commit_step(conn: Connection, ctx: CommitContext) -> None:

@@ -111,7 +111,9 @@ def active_models(settings: Settings) -> dict[str, Scorer]:
     return found
 
 
-def _settings(ctx: StepContext) -> Settings:
+def step_settings(ctx: StepContext) -> Settings:
+    """The settings of the running close of business (the process's when the step
+    context does not carry them)."""
     settings: Any = getattr(ctx, "settings", None)
     if settings is None:
         from postloan.config import load_settings
@@ -122,7 +124,7 @@ def _settings(ctx: StepContext) -> Settings:
 
 def run_step(ctx: StepContext) -> None:
     """SCORE (partition): frame ``scores`` from ``features`` and the active models."""
-    models = active_models(_settings(ctx))
+    models = active_models(step_settings(ctx))
     ctx.frames["scores"] = score_features(ctx.frames["features"], models, ctx.business_date)
 
 

@@ -527,7 +527,7 @@ def _overdue_instalments(
 def _txn_aggs(txns: pl.DataFrame, instalments: pl.LazyFrame, business_date: date) -> pl.LazyFrame:
     txns_l = txns.lazy().filter(pl.col("value_date") <= business_date)
     reversed_ids = txns_l.filter(pl.col("type") == "reversal").select(
-        pl.col("reverses").alias("txn_id")
+        pl.col("reverses").cast(pl.Utf8).alias("txn_id")
     )
     if (txns["type"] == "reversal").any():
         txns_l = txns_l.join(reversed_ids, on="txn_id", how="anti")
