@@ -10,9 +10,10 @@ from fastapi import FastAPI
 from postloan import __version__
 from postloan.api import errors
 from postloan.api.context import ApiContext, Clock, system_clock
-from postloan.api.routes_admin import router as admin_router
+from postloan.api.routes_approvals import router as approvals_router
 from postloan.api.routes_auth import api as auth_api
 from postloan.api.routes_auth import web as auth_web
+from postloan.api.routes_users import router as users_router
 from postloan.api.schemas import ErrorOut
 from postloan.config import Settings, load_settings
 from postloan.security.config import load_security_policy
@@ -65,5 +66,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     errors.install(app)
     app.include_router(auth_api)
     app.include_router(auth_web)
-    app.include_router(admin_router)
+    app.include_router(users_router)
+    app.include_router(approvals_router)
     return app

@@ -10,12 +10,11 @@ the ``postloan_csrf`` cookie).
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
-from sqlalchemy import Connection
 
 from postloan.api.context import ApiContext
 from postloan.api.errors import CsrfFailed
@@ -40,12 +39,6 @@ def context(request: Request) -> ApiContext:
 
 
 Ctx = Annotated[ApiContext, Depends(context)]
-
-
-def connection(ctx: Ctx) -> Iterator[Connection]:
-    """One transaction per request, committed when the route returns normally."""
-    with ctx.store.begin() as conn:
-        yield conn
 
 
 def current_user(
