@@ -9,14 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from postloan.audit.checkpoint import Checkpoint, get_checkpoint
 from postloan.audit.merkle import Node, consistency_ranges, inclusion_ranges, resolve
 from postloan.domain.errors import NotFound, ValidationError
-from postloan.store.tables_audit import AuditEntry
-
-_ENTRIES = AuditEntry.__table__
 
 
 def fetch_nodes(conn: Connection, keys: set[Node]) -> dict[Node, bytes]:
@@ -52,9 +49,9 @@ def inclusion_proof(
 ) -> dict[str, Any]:
     """Proof that entry ``entry_id`` is in the tree of a checkpoint (default: the newest)."""
     checkpoint = _checkpoint(conn, checkpoint_id)
-    row = conn.execute(
-        select(_ENTRIES.c.entry, _ENTRIES.c.leaf_hash).where(_ENTRIES.c.id == entry_id)
-    ).one_or_none()
+    row = conn.exec_driver_sql(
+        f"SELECT entry, leaf_hash FROM audit_entries WHERE id = {int(entry_id)}"
+    ).first()
     if row is None:
         raise NotFound(f"audit entry {entry_id} does not exist")
     if entry_id > checkpoint.tree_size:
