@@ -447,19 +447,30 @@ def assign_tasks(
             .group_by(sv.TASKS.c.assigned_to)
         ).all()
     )
-    waiting = [
-        TaskToAssign(r.task_id, r.skill, r.region)
-        for r in conn.execute(
-            select(sv.TASKS.c.task_id, sv.TASKS.c.skill, sv.TASKS.c.region).where(
-                sv.TASKS.c.state == TaskState.OPEN.value, sv.TASKS.c.assigned_to.is_(None)
-            )
+    rows = conn.execute(
+        select(
+            sv.TASKS.c.task_id,
+            sv.TASKS.c.skill,
+            sv.TASKS.c.region,
+            sv.TASKS.c.case_id,
+            sv.CASES.c.assigned_to,
         )
-    ]
-    for task_id, username in balance(waiting, staff, load).items():
+        .join(sv.CASES, sv.CASES.c.case_id == sv.TASKS.c.case_id)
+        .where(sv.TASKS.c.state == TaskState.OPEN.value, sv.TASKS.c.assigned_to.is_(None))
+    ).all()
+    waiting = [TaskToAssign(r.task_id, r.skill, r.region) for r in rows]
+    preferred = {r.task_id: r.assigned_to for r in rows if r.assigned_to}
+    case_of = {r.task_id: r.case_id for r in rows}
+    for task_id, username in balance(waiting, staff, load, preferred).items():
         conn.execute(
             update(sv.TASKS)
             .where(sv.TASKS.c.task_id == task_id, sv.TASKS.c.assigned_to.is_(None))
             .values(assigned_to=username, version=sv.TASKS.c.version + 1)
+        )
+        conn.execute(  # a case without a collector takes the one of its first task
+            update(sv.CASES)
+            .where(sv.CASES.c.case_id == case_of[task_id], sv.CASES.c.assigned_to.is_(None))
+            .values(assigned_to=username, version=sv.CASES.c.version + 1)
         )
         report.assigned += 1
     del settings
