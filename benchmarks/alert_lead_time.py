@@ -163,12 +163,19 @@ def lead_figures(
         & (pl.col("d90") >= pl.col("first"))
         & (pl.col("d90") <= pl.col("first") + timedelta(days=90))
     )
+    early = leads.join(
+        dpd, left_on=["loan_id", "first"], right_on=["loan_id", "business_date"], how="left"
+    ).filter(pl.col("days_past_due") == 0)
     lead_values = leads["lead"].to_list()
     return {
         "loans_reaching_90dpd": first90.height,
         "eligible_90dpd_loans": eligible.height,
         "alerted_before_90dpd": len(lead_values),
         "median_lead_days": statistics.median(lead_values) if lead_values else None,
+        "first_alerted_while_performing": early.height,
+        "median_lead_days_when_performing": (
+            statistics.median(early["lead"].to_list()) if early.height else None
+        ),
         "performing_alerted_share_per_month": per_month,
         "max_performing_alerted_share": max(per_month) if per_month else None,
         "precision_90d": round(hits.height / mature.height, 4) if mature.height else None,

@@ -29,6 +29,7 @@ from postloan.store.tables_risk import Alert, LoanScore
 _register()
 D2 = date(2026, 10, 6)
 D3 = date(2026, 10, 7)
+D4 = date(2026, 10, 8)
 ENTERS = date(2026, 10, 15)  # a sample loan misses its first payment (DPD 0 → 1)
 
 
@@ -108,7 +109,17 @@ def test_scores_stored_per_loan_and_date_and_a_drop_alerts(
         stored = conn.execute(
             select(LoanScore.business_date, func.count()).group_by(LoanScore.business_date)
         ).all()
-    assert dict(stored) == {D2: s2.height, D3: s3.height}
+    assert dict(stored) == {D2: s2.height, D3: s3.height}  # every score changed on D3
+    run_date(book, D4)  # same scores as D3: nothing new in the database, all in the snapshot
+    s4 = snaps.read("scores", D4)
+    with book.begin() as conn:
+        on_d4 = conn.execute(select(func.count()).where(LoanScore.business_date == D4)).scalar_one()
+        loan = s4["loan_id"][0]
+        in_force = scoring.score_as_of(conn, loan, "bscore", D4)
+    new_loans = set(s4["loan_id"]) - set(s3["loan_id"])
+    assert s4.height > 0 and on_d4 == len(new_loans)
+    assert in_force is not None and in_force["score"] == 560
+    assert in_force["business_date"] == (D4 if loan in new_loans else D3)
     state = snaps.read("loan_state", D3)
     performing = set(state.filter(pl.col("days_past_due") == 0)["loan_id"])
     expected = performing & set(s2["loan_id"]) & set(s3["loan_id"])

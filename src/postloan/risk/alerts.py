@@ -168,17 +168,6 @@ def with_previous_scores(base: pl.DataFrame, previous: pl.DataFrame | None) -> p
     )
 
 
-def previous_scores(settings: Settings, business_date: date) -> pl.DataFrame | None:
-    """The latest ``scores`` snapshot before ``business_date`` (within 35 days), if any."""
-    from postloan.store.snapshots import SnapshotStore
-
-    snaps = SnapshotStore(settings.snapshot_dir)
-    earlier = [
-        d for d in snaps.dates("scores") if business_date - timedelta(days=35) <= d < business_date
-    ]
-    return snaps.read("scores", earlier[-1]) if earlier else None
-
-
 # --- the COB step ---------------------------------------------------------------------
 
 
@@ -209,6 +198,8 @@ def commit_step(conn: Connection, ctx: CommitContext) -> None:
     base = ctx.frames.get("alert_base")
     if base is None or base.height == 0:
         return
+    from postloan.risk.scoring import previous_scores
+
     base = with_previous_scores(base, previous_scores(ctx.settings, ctx.business_date))
     candidates = evaluate(base, load_rules(ctx.settings), ctx.business_date)
     raise_alerts(conn, candidates, ctx.business_date, ctx.now, ctx.run_id)

@@ -10,7 +10,7 @@ loans that perform (DPD 0–29), the C-score (``cscore``) the open delinquent on
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 import polars as pl
@@ -46,6 +46,10 @@ SCORE_SCHEMA: dict[str, pl.DataType] = {
     **{f"reason_text_{i}": pl.Utf8() for i in (1, 2, 3)},
     **{f"reason_text_en_{i}": pl.Utf8() for i in (1, 2, 3)},
 }
+
+
+#: What makes a stored score row new: a change in any of these (probability follows score).
+CHANGE_KEY = ("loan_id", "purpose", "model_id", "score", "band", "reason_1", "reason_2", "reason_3")
 
 
 def population(features: pl.DataFrame, purpose: str) -> pl.DataFrame:
@@ -128,9 +132,56 @@ def run_step(ctx: StepContext) -> None:
     ctx.frames["scores"] = score_features(ctx.frames["features"], models, ctx.business_date)
 
 
+def previous_scores(settings: Settings, business_date: date) -> pl.DataFrame | None:
+    """The latest ``scores`` snapshot before ``business_date`` (within 35 days), if any."""
+    from postloan.store.snapshots import SnapshotStore
+
+    snaps = SnapshotStore(settings.snapshot_dir)
+    earlier = [
+        d for d in snaps.dates("scores") if business_date - timedelta(days=35) <= d < business_date
+    ]
+    return snaps.read("scores", earlier[-1]) if earlier else None
+
+
+def changed_scores(scores: pl.DataFrame, previous: pl.DataFrame | None) -> pl.DataFrame:
+    """The rows of ``scores`` whose model, score, band or reasons differ from the
+    previous scoring of the same loan and purpose (all rows when there is none)."""
+    if previous is None or previous.height == 0:
+        return scores
+    return scores.join(
+        previous.select(CHANGE_KEY), on=list(CHANGE_KEY), how="anti", nulls_equal=True
+    )
+
+
 def commit_step(conn: Connection, ctx: CommitContext) -> None:
-    """SCORE (commit): upsert the date's scores into ``loan_scores``."""
+    """SCORE (commit): upsert into ``loan_scores`` the scores that changed since the
+    previous scoring (the ``scores`` snapshot keeps every loan every day)."""
     scores = ctx.frames.get("scores")
     if scores is None or scores.height == 0:
         return
-    upsert(conn, "loan_scores", scores, ["loan_id", "business_date", "purpose"])
+    fresh = changed_scores(scores, previous_scores(ctx.settings, ctx.business_date))
+    upsert(conn, "loan_scores", fresh, ["loan_id", "business_date", "purpose"])
+
+
+def score_as_of(conn: Connection, loan_id: str, purpose: str, on: date) -> dict[str, Any] | None:
+    """The score of ``loan_id`` for ``purpose`` in force on ``on`` (the latest stored
+    row up to that date), with its reasons; None when the loan was never scored."""
+    from sqlalchemy import select
+
+    from postloan.store.tables_risk import LoanScore
+
+    row = (
+        conn.execute(
+            select(LoanScore.__table__)
+            .where(
+                LoanScore.loan_id == loan_id,
+                LoanScore.purpose == purpose,
+                LoanScore.business_date <= on,
+            )
+            .order_by(LoanScore.business_date.desc())
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
