@@ -41,18 +41,25 @@ from typing import Any
 NAMES = ("loans", "schedules", "transactions", "marks")
 
 
-def cache_dir(loans: int, months: int, seed: int) -> Path:
-    return Path("bench-out") / f"eod-kernel-{loans}-{months}-{seed}"
+def cache_dir(loans: int, months: int, seed: int, terms: int = 0) -> Path:
+    suffix = f"-t{terms}" if terms else ""
+    return Path("bench-out") / f"eod-kernel-{loans}-{months}-{seed}{suffix}"
 
 
-def build(loans: int, months: int, seed: int) -> None:
+def build(loans: int, months: int, seed: int, terms: int = 0) -> None:
     from postloan.batch.state_kernel.simbook import store_frames
     from postloan.sim import SimConfig, simulate
 
-    out = cache_dir(loans, months, seed)
+    out = cache_dir(loans, months, seed, terms)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    result = simulate(SimConfig.default(), loans=loans, months=months, seed=seed)
+    config = SimConfig.default()
+    if terms:  # every product lends over ``terms`` months: a schedule row per month
+        products = config["products"]
+        config = config.with_overrides(
+            {"products": {name: {"terms": {terms: 1.0}} for name in products}}
+        )
+    result = simulate(config, loans=loans, months=months, seed=seed)
     on = result.truth["as_of"].max()
     frames = store_frames(result)
     del result
@@ -68,16 +75,24 @@ def home_dir(loans: int, months: int, seed: int, partitions: int) -> Path:
 
 
 def setup(
-    loans: int, months: int, seed: int, partitions: int, sample: int, replicate: int = 1
+    loans: int,
+    months: int,
+    seed: int,
+    partitions: int,
+    sample: int,
+    replicate: int = 1,
+    terms: int = 0,
 ) -> dict[str, Any]:
     """A fresh POSTLOAN_HOME holding the mirror (and one for the sample)."""
     import polars as pl
 
     from postloan.batch.book import BookFrames, write_book
 
-    src = cache_dir(loans, months, seed)
+    src = cache_dir(loans, months, seed, terms)
     frames = [pl.read_parquet(src / f"{name}.parquet") for name in NAMES]
     home = home_dir(loans, months, seed, partitions)
+    if terms:
+        home = home.parent / f"{home.name}-t{terms}"
     if replicate > 1:
         home = home.parent / f"{home.name}-x{replicate}"
     if home.exists():
@@ -93,7 +108,12 @@ def setup(
         part = [f.join(ids, on="loan_id", how="semi", maintain_order="left") for f in frames]
         for engine in ("reference", "local"):
             write_book(BookFrames(*part), home.parent / f"{home.name}-{engine}" / "book", 1)
-    return {"mirror_write_s": round(mirror_s, 2), "home": str(home)}
+    return {
+        "mirror_write_s": round(mirror_s, 2),
+        "home": str(home),
+        "schedule_rows": frames[1].height * replicate,
+        "transactions": frames[2].height * replicate,
+    }
 
 
 def _replicate(root: Path, partitions: int, copies: int) -> None:
@@ -176,27 +196,30 @@ def main() -> None:
     )
     ap.add_argument("--_measure", nargs=3, help=argparse.SUPPRESS)
     ap.add_argument("--_setup", action="store_true", help=argparse.SUPPRESS)
-    ap.add_argument("--_build", nargs=3, type=int, help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--terms", type=int, default=0, help="every loan over N months (default: the sim's mix)"
+    )
+    ap.add_argument("--_build", nargs=4, type=int, help=argparse.SUPPRESS)
     ns = ap.parse_args()
     if ns._build:
         build(*ns._build)
         return
     if ns._setup:  # a child of its own, so the parent stays small (ru_maxrss survives exec)
-        info = setup(ns.loans, ns.months, ns.seed, ns.partitions, ns.sample, ns.replicate)
+        info = setup(ns.loans, ns.months, ns.seed, ns.partitions, ns.sample, ns.replicate, ns.terms)
         print(json.dumps(info))  # noqa: T201
         return
     if ns._measure:
         home, on, engine = ns._measure
         print(json.dumps(measure(Path(home), date.fromisoformat(on), engine)))  # noqa: T201
         return
-    src = cache_dir(ns.loans, ns.months, ns.seed)
+    src = cache_dir(ns.loans, ns.months, ns.seed, ns.terms)
     if not (src / "meta.json").exists():
-        build_args = [str(ns.loans), str(ns.months), str(ns.seed)]
+        build_args = [str(ns.loans), str(ns.months), str(ns.seed), str(ns.terms)]
         subprocess.run([sys.executable, __file__, "--_build", *build_args], check=True)
     on = ns.on or json.loads((src / "meta.json").read_text())["business_date"]
     sizes = ["--loans", str(ns.loans), "--months", str(ns.months), "--seed", str(ns.seed)]
     sizes += ["--partitions", str(ns.partitions), "--sample", str(ns.sample)]
-    sizes += ["--replicate", str(ns.replicate)]
+    sizes += ["--replicate", str(ns.replicate), "--terms", str(ns.terms)]
     info = child(["--_setup", *sizes])
     home = Path(info["home"])
     report: dict[str, Any] = {

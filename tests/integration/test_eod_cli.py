@@ -80,6 +80,12 @@ def test_eod_then_kpi() -> None:
     )
     assert Decimal(doc["npl_ratio"]) == (npl / Decimal(doc["balance"])).quantize(Decimal("1e-6"))
 
+    # the collections block: every loan that went delinquent was acted on the same day
+    assert {"days_to_first_action", "ptp_kept_rate", "cure_rate", "cost_per_account"} <= set(doc)
+    assert "champion_challenger" in doc
+    first = doc["days_to_first_action"]
+    assert first["without_action"] == 0 and first["p90"] in (0, None)
+
     earlier = json.loads(run("kpi", "--date", "2026-10-06", "--json").stdout)
     assert earlier["date"] == "2026-10-06"
     table = run("kpi")

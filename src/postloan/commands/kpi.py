@@ -89,10 +89,25 @@ def kpi_command(
     snapshots = SnapshotStore(load_settings().snapshot_dir)
     rows = snapshots.read("kpi", business_date).to_dicts()
     doc = kpi_document(rows, business_date)
+    doc.update(_collections_block(business_date))
     if as_json:
         typer.echo(json.dumps(doc, ensure_ascii=False, indent=2))
         return
     _print_tables(doc)
+
+
+def _collections_block(business_date: date) -> dict[str, Any]:
+    """Days to first action, promise-kept, cure and cost figures, and the
+    champion/challenger comparison, from the operational store."""
+    from postloan.collections.kpis import collection_kpis
+    from postloan.store.db import open_store
+
+    store = open_store()
+    try:
+        with store.begin() as conn:
+            return collection_kpis(conn, business_date)
+    finally:
+        store.close()
 
 
 def _print_tables(doc: dict[str, Any]) -> None:
