@@ -18,9 +18,11 @@ from postloan.domain.errors import (
 from postloan.security import approvals
 from postloan.security.approvals import Approval, decide, get_approval, propose, register_handler
 from postloan.security.config import SecurityPolicy
+from postloan.security.roles import Role
 from postloan.security.users import (
     add_user,
     check_login,
+    create_role_users,
     get_user,
     list_users,
     propose_role_change,
@@ -270,3 +272,13 @@ def test_lockout_after_repeated_failures(people: Store) -> None:
         assert check_login(conn, "ghost", "x", now=NOW, policy=policy).reason == "bad_credentials"
         assert len(audit_rows(conn, "auth.login_failed")) == 5
         assert audit_rows(conn, "auth.login") == [("lena", "lena")]
+
+
+def test_create_role_users_makes_one_per_role(store: Store) -> None:
+    cheap = SecurityPolicy(argon2_time_cost=1, argon2_memory_kib=64, argon2_parallelism=1)
+    with store.begin() as conn:
+        made = create_role_users(conn, policy=cheap)
+        assert sorted(role for role, _ in made.values()) == sorted(r.value for r in Role)
+        assert create_role_users(conn, policy=cheap) == {}  # idempotent
+        name, (_role, password) = next(iter(made.items()))
+        assert check_login(conn, name, password, now=NOW, policy=cheap).reason == "ok"

@@ -7,13 +7,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from api_fixtures import write_test_config
+from api_fixtures import T0, write_test_config
 from sqlalchemy import text
 from typer.testing import CliRunner
 
 from postloan.cli import _register, app, main
 from postloan.config import load_settings
 from postloan.domain.errors import PermissionDenied, ValidationError
+from postloan.security.config import load_security_policy
+from postloan.security.users import check_login
 from postloan.store import open_store
 
 _register()
@@ -62,6 +64,9 @@ def test_user_and_role_change_through_the_cli(database_url: str, postloan_home: 
     assert key.startswith("pl_")
     cli("user", "disable", "cora", "--user", "ada", "--reason", "left")
     assert json.loads(cli("user", "list", "--json"))[2]["active"] is False
+    cli("user", "enable", "cora", "--user", "ada")
+    cli("user", "set-password", "cora", "--password", "new-secret-1", "--user", "al")
+    assert json.loads(cli("user", "list", "--json"))[2]["active"] is True
     store = open_store(load_settings())
     try:
         with store.begin() as conn:
@@ -69,9 +74,12 @@ def test_user_and_role_change_through_the_cli(database_url: str, postloan_home: 
                 r[0]
                 for r in conn.execute(text("SELECT action FROM audit_entries WHERE actor = 'ada'"))
             }
+            policy = load_security_policy()
+            login = check_login(conn, "cora", "new-secret-1", now=T0, policy=policy)
     finally:
         store.close()
-    assert {"approval.approve", "user.role_change", "user.disable"} <= logged
+    assert {"approval.approve", "user.role_change", "user.disable", "user.enable"} <= logged
+    assert login.reason == "ok"
 
 
 def test_reject_needs_a_reason_and_errors_exit_cleanly(

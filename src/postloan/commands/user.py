@@ -156,6 +156,54 @@ def disable(
     typer.echo(f"user {name} disabled")
 
 
+@user_app.command("enable")
+def enable(
+    name: Annotated[str, typer.Argument()],
+    operator: Annotated[str, typer.Option("--user", help="The admin re-enabling the user")],
+    reason: Annotated[str | None, typer.Option("--reason")] = None,
+) -> None:
+    """Re-enable a disabled user."""
+    from postloan.security.users import set_active
+    from postloan.store.db import open_store
+
+    store = open_store()
+    try:
+        with store.begin() as conn:
+            actor = _required(conn, operator, "user.manage")
+            set_active(conn, name, True, actor=actor.username, actor_role=actor.role, reason=reason)
+    finally:
+        store.close()
+    typer.echo(f"user {name} enabled")
+
+
+@user_app.command("set-password")
+def set_password_command(
+    name: Annotated[str, typer.Argument()],
+    password: Annotated[str, typer.Option("--password", help="The new password")],
+    operator: Annotated[str, typer.Option("--user", help="The admin resetting it")],
+) -> None:
+    """Reset a password (also lifts a lockout and ends the user's sessions and tokens)."""
+    from postloan.security.config import load_security_policy
+    from postloan.security.users import set_password
+    from postloan.store.db import open_store
+
+    store = open_store()
+    try:
+        with store.begin() as conn:
+            actor = _required(conn, operator, "user.manage")
+            set_password(
+                conn,
+                name,
+                password,
+                actor=actor.username,
+                actor_role=actor.role,
+                policy=load_security_policy(store.settings),
+            )
+    finally:
+        store.close()
+    typer.echo(f"password of {name} reset")
+
+
 @user_app.command("api-key")
 def api_key(
     name: Annotated[str, typer.Argument(help="The (system) user the key speaks for")],

@@ -10,6 +10,7 @@ the handler registered here applies it when a second admin approves.
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,7 +23,7 @@ from postloan.security import approvals
 from postloan.security.config import SecurityPolicy
 from postloan.security.passwords import hash_password, verify_password
 from postloan.security.permissions import has_permission
-from postloan.security.roles import parse_role
+from postloan.security.roles import Role, parse_role
 from postloan.store.tables_security import UserRow
 
 SYSTEM = "system"
@@ -272,6 +273,37 @@ def set_active(
         reason=reason,
     )
     return changed
+
+
+def create_role_users(
+    conn: Connection,
+    *,
+    prefix: str = "demo",
+    team: str | None = "demo",
+    policy: SecurityPolicy | None = None,
+) -> dict[str, tuple[str, str]]:
+    """One user per role, ``<prefix>_<role>``, with a random password each (for demos).
+
+    Returns ``{username: (role, password)}``; existing users are left alone and
+    not returned. The passwords are shown once by the caller and stored hashed.
+    """
+    created: dict[str, tuple[str, str]] = {}
+    for role in Role:
+        username = f"{prefix}_{role.value}"
+        if find_user(conn, username) is not None:
+            continue
+        password = secrets.token_urlsafe(9)
+        add_user(
+            conn,
+            username=username,
+            role=role.value,
+            password=password,
+            team=team,
+            capacity=200 if role is Role.COLLECTOR else None,
+            policy=policy,
+        )
+        created[username] = (role.value, password)
+    return created
 
 
 ROLE_CHANGE = "role.change"
