@@ -185,10 +185,14 @@ def test_web_session_with_csrf(api: Api) -> None:
         "/api/v1/users", json=change, headers={"X-CSRF-Token": session_csrf}
     )
     assert with_header.json()["code"] == "permission_denied"
+    stolen = api.client.cookies.get("postloan_session")
     out_no_token = api.client.post("/auth/logout", follow_redirects=False)
     assert out_no_token.status_code == 403
     out = api.client.post("/auth/logout", data={"csrf_token": session_csrf}, follow_redirects=False)
     assert out.status_code == 303
+    assert api.client.get("/api/v1/me").status_code == 401
+    # the session is ended on the server too: a copied cookie no longer works
+    api.client.cookies.set("postloan_session", stolen or "")
     assert api.client.get("/api/v1/me").status_code == 401
     assert actions(api, "auth.logout") == ["cora"]
 

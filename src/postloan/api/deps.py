@@ -21,7 +21,7 @@ from postloan.api.errors import CsrfFailed
 from postloan.api.i18n import localized
 from postloan.domain.errors import PermissionDenied
 from postloan.security.permissions import PERMISSIONS, has_permission
-from postloan.security.tokens import NotAuthenticated, user_of, user_of_api_key
+from postloan.security.tokens import NotAuthenticated, is_revoked, user_of, user_of_api_key
 from postloan.security.users import User
 
 SESSION_COOKIE = "postloan_session"
@@ -64,6 +64,8 @@ def current_user(
         if session:
             try:
                 claims = ctx.signer.verify(session, kind="session", now=now)
+                if is_revoked(conn, claims):
+                    raise NotAuthenticated("the session has ended; log in again")
                 user = user_of(conn, claims)
             except NotAuthenticated:
                 raise localized(NotAuthenticated, "auth.invalid_token") from None

@@ -25,7 +25,7 @@ from postloan.api.schemas import MeOut, TokenOut
 from postloan.domain.errors import PostLoanError
 from postloan.security.permissions import permissions_of
 from postloan.security.ratelimit import TooManyAttempts
-from postloan.security.tokens import NotAuthenticated, user_of
+from postloan.security.tokens import NotAuthenticated, revoke, user_of
 from postloan.security.users import User, audit, check_login
 
 api = APIRouter(prefix="/api/v1", tags=["auth"])
@@ -156,6 +156,7 @@ def logout(
         raise localized(CsrfFailed, "auth.csrf")
     with ctx.store.begin() as conn:
         user = user_of(conn, claims)
+        revoke(conn, claims, now=now)
         audit(
             conn,
             actor=user.username,

@@ -20,14 +20,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import cast
 
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Connection, Table, delete, insert, select, update
 
 from postloan.domain.errors import ConfigError, PermissionDenied
 from postloan.security.users import User, audit, find_user
-from postloan.store.tables_security import ApiKeyRow
+from postloan.store.tables_security import ApiKeyRow, RevokedToken
 
 KEY_FILE = "auth.key"
 API_KEYS = cast(Table, ApiKeyRow.__table__)
+REVOKED = cast(Table, RevokedToken.__table__)
 
 
 class NotAuthenticated(PermissionDenied):
@@ -128,6 +129,17 @@ class TokenSigner:
     def check_login_csrf(self, value: str) -> bool:
         nonce, _, mac = value.partition(".")
         return bool(nonce) and hmac.compare_digest(mac, self.csrf_for(nonce))
+
+
+def revoke(conn: Connection, claims: Claims, *, now: datetime) -> None:
+    """End a session before its expiry (logout); expired revocations are purged."""
+    conn.execute(delete(REVOKED).where(REVOKED.c.expires_at < now))
+    conn.execute(insert(REVOKED).values(token_id=claims.token_id, expires_at=claims.expires))
+
+
+def is_revoked(conn: Connection, claims: Claims) -> bool:
+    found = conn.execute(select(REVOKED.c.token_id).where(REVOKED.c.token_id == claims.token_id))
+    return found.first() is not None
 
 
 def user_of(conn: Connection, claims: Claims) -> User:

@@ -74,9 +74,22 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_approvals_action"), ["action"], unique=False)
         batch_op.create_index(batch_op.f("ix_approvals_state"), ["state"], unique=False)
         batch_op.create_index(batch_op.f("ix_approvals_maker"), ["maker"], unique=False)
+    op.create_table(
+        "revoked_tokens",
+        sa.Column("token_id", sa.String(length=32), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("token_id", name=op.f("pk_revoked_tokens")),
+    )
+    with op.batch_alter_table("revoked_tokens", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_revoked_tokens_expires_at"), ["expires_at"], unique=False
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("revoked_tokens", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_revoked_tokens_expires_at"))
+    op.drop_table("revoked_tokens")
     with op.batch_alter_table("approvals", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_approvals_maker"))
         batch_op.drop_index(batch_op.f("ix_approvals_state"))
