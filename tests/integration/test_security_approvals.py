@@ -87,6 +87,8 @@ def test_get_user_and_list(people: Store) -> None:
         with pytest.raises(ValidationError, match="not allowed"):
             add_user(conn, username="system", role="admin", password=None)
         assert audit_rows(conn, "user.create")[0] == ("system", "cora")
+        with pytest.raises(ValidationError, match="unknown approval state"):
+            approvals.list_approvals(conn, state="done")
 
 
 def test_approve_applies_in_the_same_transaction_and_is_audited(people: Store) -> None:

@@ -211,7 +211,10 @@ def list_approvals(
 ) -> list[Approval]:
     query = select(APPROVALS).order_by(APPROVALS.c.id.desc()).limit(limit)
     if state:
-        query = query.where(APPROVALS.c.state == ApprovalState(state).value)
+        if state not in {s.value for s in ApprovalState}:
+            valid = "|".join(s.value for s in ApprovalState)
+            raise ValidationError(f"unknown approval state {state!r}; use {valid}")
+        query = query.where(APPROVALS.c.state == state)
     if maker:
         query = query.where(APPROVALS.c.maker == maker)
     if action_prefix:
