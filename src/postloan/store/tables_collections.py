@@ -157,3 +157,132 @@ class CollectionPromise(Base):
     strategy_version: Mapped[str | None] = mapped_column(Id)
     group: Mapped[str | None] = mapped_column(Short)
     version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+# ---- second half of issue 6: concessions, legal, agencies, recoveries ----------------
+
+
+class CollectionConcession(Base):
+    """A restructuring, waiver/settlement or write-off: proposed, then applied by the
+    checker's approval (``postloan.security.approvals``) or rejected."""
+
+    __tablename__ = "collection_concessions"
+
+    concession_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(Short, index=True)  # restructuring|waiver|writeoff
+    subtype: Mapped[str] = mapped_column(Short)  # extension|deferral|…|penalty|interest|…
+    case_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    loan_id: Mapped[str] = mapped_column(Id, index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)  # minor units: the approval amount
+    params: Mapped[str] = mapped_column(Text)  # JSON: the proposal's parameters
+    result: Mapped[str | None] = mapped_column(Text)  # JSON: what applying it did
+    state: Mapped[str] = mapped_column(String(16), index=True)  # proposed|applied|rejected
+    approval_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    proposed_by: Mapped[str] = mapped_column(Id)
+    proposed_on: Mapped[date] = mapped_column(Date)
+    applied_by: Mapped[str | None] = mapped_column(Id)
+    applied_on: Mapped[date | None] = mapped_column(Date)
+    txn_id: Mapped[str | None] = mapped_column(Id)
+
+
+class ScheduleVersion(Base):
+    """A schedule a restructuring replaced (version 1 = the contract's), kept as JSON rows."""
+
+    __tablename__ = "schedule_versions"
+
+    loan_id: Mapped[str] = mapped_column(Id, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    concession_id: Mapped[int | None] = mapped_column(Integer)
+    created_on: Mapped[date] = mapped_column(Date)
+    body: Mapped[str] = mapped_column(Text)
+
+
+class LegalCase(Base):
+    """A loan in litigation: referral → filing → hearing → judgment → enforcement → closure."""
+
+    __tablename__ = "legal_cases"
+
+    legal_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    loan_id: Mapped[str] = mapped_column(Id, index=True)
+    state: Mapped[str] = mapped_column(Short, index=True)
+    court: Mapped[str | None] = mapped_column(Name)
+    lawyer: Mapped[str | None] = mapped_column(Name)
+    firm: Mapped[str | None] = mapped_column(Name)
+    exposure_at_referral: Mapped[int] = mapped_column(BigInteger)
+    cost: Mapped[int] = mapped_column(BigInteger, default=0)
+    recovered: Mapped[int] = mapped_column(BigInteger, default=0)
+    referred_on: Mapped[date] = mapped_column(Date)
+    filed_on: Mapped[date | None] = mapped_column(Date)
+    hearing_on: Mapped[date | None] = mapped_column(Date)
+    judgment_on: Mapped[date | None] = mapped_column(Date)
+    enforcement_on: Mapped[date | None] = mapped_column(Date)
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_by: Mapped[str] = mapped_column(Id)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LegalEvent(Base):
+    """One step of a legal case, with its cost (court fee, lawyer) in minor units."""
+
+    __tablename__ = "legal_events"
+
+    event_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    legal_id: Mapped[int] = mapped_column(ForeignKey("legal_cases.legal_id"), index=True)
+    from_state: Mapped[str | None] = mapped_column(Short)
+    to_state: Mapped[str] = mapped_column(Short)
+    business_date: Mapped[date] = mapped_column(Date, index=True)
+    cost: Mapped[int] = mapped_column(BigInteger, default=0)
+    actor: Mapped[str] = mapped_column(Id)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class CollectionAgency(Base):
+    """The register of external collection agencies: only listed ones get placements."""
+
+    __tablename__ = "collection_agencies"
+
+    agency_id: Mapped[str] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(Name)
+    commission_rate: Mapped[str] = mapped_column(Short)  # decimal string, e.g. "0.18"
+    listed: Mapped[int] = mapped_column(Integer, default=1)
+    listed_on: Mapped[date] = mapped_column(Date)
+    delisted_on: Mapped[date | None] = mapped_column(Date)
+
+
+class AgencyPlacement(Base):
+    __tablename__ = "agency_placements"
+
+    placement_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    agency_id: Mapped[str] = mapped_column(ForeignKey("collection_agencies.agency_id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    loan_id: Mapped[str] = mapped_column(Id, index=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)  # placed|recalled
+    placed_on: Mapped[date] = mapped_column(Date)
+    recalled_on: Mapped[date | None] = mapped_column(Date)
+    placed_balance: Mapped[int] = mapped_column(BigInteger)
+    commission_rate: Mapped[str] = mapped_column(Short)
+    collected: Mapped[int] = mapped_column(BigInteger, default=0)
+    commission: Mapped[int] = mapped_column(BigInteger, default=0)
+    placed_by: Mapped[str] = mapped_column(Id)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class CollectionRecovery(Base):
+    """Money recovered by litigation, an agency or the collectors, posted as a repayment
+    transaction (``txn_id``); ``after_write_off`` keeps post-charge-off recoveries apart."""
+
+    __tablename__ = "collection_recoveries"
+
+    recovery_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    txn_id: Mapped[str] = mapped_column(Id, unique=True)
+    loan_id: Mapped[str] = mapped_column(Id, index=True)
+    case_id: Mapped[int | None] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(Short)  # legal|agency|internal
+    source_id: Mapped[int | None] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    cost: Mapped[int] = mapped_column(BigInteger, default=0)  # agency commission
+    value_date: Mapped[date] = mapped_column(Date, index=True)
+    after_write_off: Mapped[int] = mapped_column(Integer, default=0)
+    posted_by: Mapped[str] = mapped_column(Id)
