@@ -52,7 +52,7 @@ from postloan.batch.steps import (
 )
 from postloan.batch.steps.events import COMPARED
 from postloan.batch.steps.features import HISTORY_SCHEMA, empty_history
-from postloan.domain.errors import NotFound, ValidationError
+from postloan.domain.errors import ConfigError, NotFound, ValidationError
 from postloan.domain.policy import ServicingPolicy
 from postloan.policy_config import load_policy, read_config
 from postloan.store import tables as t
@@ -285,6 +285,7 @@ def run_date(
         if step.scope == "partition":
             spilled.update(step.writes)
     spill = Spill(settings.home / WORK_DIR)
+    spark = _spark_states(root, spill, business_date, policy, master, inputs, names, engine)
     report("date_start", date=business_date.isoformat(), partitions=parts, run_id=run_id)
     loans = 0
     for i in range(parts):
@@ -296,9 +297,19 @@ def run_date(
             transactions=frames.transactions,
             marks=frames.marks,
         )
-        ctx.frames["state"] = compute_states(frames, business_date, policy, engine, master)
+        ids = frames.loans.select("loan_id")
+        if spark is not None:  # computed on the executors before the loop
+            from postloan.batch.spark_engine import read_state_slice
+
+            ctx.frames["state"] = read_state_slice(spark / "state", ids)
+        else:
+            ctx.frames["state"] = compute_states(frames, business_date, policy, engine, master)
         if "ROLL_EVENTS" in names:
-            ctx.frames["prev_state"] = inputs.prev_state(frames, policy, engine, master)
+            if spark is not None and inputs.prev_path is None:
+                prev = read_state_slice(spark / "prev", ids).select(COMPARED)
+                ctx.frames["prev_state"] = prev
+            else:
+                ctx.frames["prev_state"] = inputs.prev_state(frames, policy, engine, master)
         if "FEATURES" in names:
             ctx.frames["history"] = inputs.history(frames.loans.select("loan_id"))
         for step in steps:
@@ -351,6 +362,41 @@ def run_date(
     checkpoint("done", business_date)
     report("date_done", date=business_date.isoformat(), loans=loans, events=events)
     return EodResult(business_date, run_id, loans, events, hashes)
+
+
+def _spark_states(
+    root: Path,
+    spill: Spill,
+    business_date: date,
+    policy: ServicingPolicy,
+    master: str | None,
+    inputs: _Inputs,
+    names: set[str],
+    engine: str,
+) -> Path | None:
+    """With ``engine="spark"``: the executors read the book mirror and write the
+    date's states (and yesterday's, when ROLL_EVENTS has no snapshot of it),
+    sorted by loan id, into the run's working folder (``POSTLOAN_SPARK_SCRATCH``
+    overrides it: on a cluster both it and the book must be shared storage)."""
+    if engine != "spark":
+        return None
+    try:
+        from postloan.batch import spark_engine
+    except ImportError as err:
+        raise ConfigError(
+            f"the Spark engine is not available ({err}); install pyspark or use --engine local"
+        ) from None
+    scratch = os.environ.get("POSTLOAN_SPARK_SCRATCH")
+    out = (Path(scratch) / f"eod-{business_date.isoformat()}") if scratch else spill.root / "_spark"
+    options: dict[str, Any] = {"ordered": True}
+    if master is not None:
+        options["master"] = master
+    days = {"state": business_date}
+    if "ROLL_EVENTS" in names and inputs.prev_path is None:
+        days["prev"] = business_date - timedelta(days=1)
+    for key, day in days.items():
+        spark_engine.write_spark_states(root, out / key, day, policy, **options)
+    return out
 
 
 def _loan_order(frame: pl.DataFrame) -> pl.DataFrame:

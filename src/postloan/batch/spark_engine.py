@@ -333,11 +333,13 @@ def write_spark_states(
     partitions: int | None = None,
     kernel: Kernel = "auto",
     conf: Mapping[str, str] | None = None,
+    ordered: bool = False,
 ) -> Path:
     """Compute on Spark the states of the book under ``source`` (a book mirror or a
     folder of four ``<table>.parquet`` files) and write them as Parquet to ``out``
-    (replaced; one file per task, unsorted). Both paths must be visible to every
-    executor. Returns ``out``."""
+    (replaced; one file per task, unsorted — or, with ``ordered``, range-sorted by
+    loan id so that a reader of one loan-id range skips the other files). Both
+    paths must be visible to every executor. Returns ``out``."""
     root, target = Path(source), Path(out)
     paths = _table_paths(root)
     session = spark_session(master, conf)
@@ -353,8 +355,26 @@ def write_spark_states(
         return state_arrow_batches(batches, business_date, policy, kernel)
 
     states = packed.mapInArrow(compute, STATE_SPARK_SCHEMA)
+    if ordered:
+        states = states.orderBy("loan_id")
     states.write.mode("overwrite").parquet(str(target))
     return target
+
+
+def read_state_slice(folder: Path, loan_ids: pl.DataFrame) -> pl.DataFrame:
+    """The ``STATE_SCHEMA`` rows of ``loan_ids`` from an ``ordered`` Spark output
+    folder, sorted by loan id (only the files whose id range overlaps are read)."""
+    files = sorted(folder.glob("*.parquet"))
+    if not files or loan_ids.is_empty():
+        return pl.DataFrame(schema=STATE_SCHEMA)
+    ids = loan_ids["loan_id"]
+    frame = (
+        pl.scan_parquet(files)
+        .filter(pl.col("loan_id").is_between(pl.lit(ids.min()), pl.lit(ids.max())))
+        .join(loan_ids.lazy(), on="loan_id", how="semi")
+        .collect()
+    )
+    return frame.select(pl.col(c).cast(t) for c, t in STATE_SCHEMA.items()).sort("loan_id")
 
 
 def _read_states(folder: Path) -> pl.DataFrame:
