@@ -55,6 +55,8 @@ class CollectionsSettings:
     promises: PromiseRules = field(default_factory=PromiseRules)
     collectors: tuple[Collector, ...] = ()
     supervisor: str = "supervisor"
+    #: Restructuring affordability: new instalment ÷ monthly income must not exceed it.
+    max_debt_ratio: Decimal = Decimal("0.5")
 
 
 def _where(key: str) -> str:
@@ -66,7 +68,7 @@ def parse_settings(section: Any) -> CollectionsSettings:
         return CollectionsSettings()
     if not isinstance(section, dict):
         raise ConfigError("config.yaml: collections must be a mapping")
-    extra = set(section) - {"costs", "promises", "collectors", "supervisor"}
+    extra = set(section) - {"costs", "promises", "collectors", "supervisor", "restructuring"}
     if extra:
         raise ConfigError(_where(f"{sorted(extra)[0]}: unknown key"))
     costs = dict(DEFAULT_COSTS)
@@ -103,7 +105,17 @@ def parse_settings(section: Any) -> CollectionsSettings:
                 supervisor=item.get("supervisor"),
             )
         )
+    restructuring = section.get("restructuring") or {}
+    if not isinstance(restructuring, dict) or set(restructuring) - {"max_debt_ratio"}:
+        raise ConfigError(_where("restructuring: only max_debt_ratio (a decimal) is known"))
+    try:
+        ratio = Decimal(str(restructuring.get("max_debt_ratio", "0.5")))
+    except InvalidOperation:
+        raise ConfigError(_where("restructuring.max_debt_ratio: a decimal such as 0.5")) from None
+    if not Decimal(0) < ratio <= Decimal(1):
+        raise ConfigError(_where(f"restructuring.max_debt_ratio: in (0, 1], not {ratio}"))
     return CollectionsSettings(
+        max_debt_ratio=ratio,
         costs=costs,
         promises=promises,
         collectors=tuple(collectors),
