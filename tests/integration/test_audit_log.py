@@ -198,3 +198,26 @@ def test_every_stored_proof_equals_the_reference_tree(store: Store) -> None:
                     expected = tree.consistency_path(old.tree_size, new.tree_size)
                     assert proof["path"] == [h.hex() for h in expected]
                     assert check_proof(proof, new.note, key, old.note).startswith("OK")
+
+
+def test_two_processes_interleaving_appends_keep_one_valid_log(store: Store) -> None:
+    """Each engine guesses the head it wrote last; the other's appends make the guess
+    stale, so every append here takes the locking path, and nothing is lost."""
+    from postloan.audit.audit_check import verify_log
+    from postloan.store import open_store
+
+    other = open_store(store.settings)
+    try:
+        got = []
+        for i in range(12):
+            writer = store if i % 3 else other
+            with writer.begin() as conn:
+                got.append(
+                    record(conn, actor="u", role="r", action="a", object_type="t", object_id=str(i))
+                )
+    finally:
+        other.close()
+    assert got == list(range(1, 13))
+    with store.begin() as conn:
+        report = verify_log(conn, None)
+    assert report.ok and report.entries == 12

@@ -11,10 +11,12 @@ recorded and its entry commit or roll back together.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import ColumnElement, Connection, Dialect
+from sqlalchemy import ColumnElement, Connection, Dialect, Engine
 
 from postloan.audit.entry import AuditEvent, entry_bytes
 from postloan.audit.merkle import append_leaf
@@ -68,6 +70,13 @@ class _Sql:
         self.state = (
             f"UPDATE audit_tree_state SET frontier = {mark('frontier')}, "
             f"updated_at = {mark('updated_at')} WHERE id = {STATE_ID}"
+        )
+        # compare-and-swap of the whole head: the lock and the write in one statement
+        self.swap = (
+            f"UPDATE audit_tree_state SET size = {mark('new_size')}, "
+            f"frontier = {mark('frontier')}, updated_at = {mark('updated_at')} "
+            f"WHERE id = {STATE_ID} AND size = {mark('old_size')} "
+            f"AND frontier = {mark('old_frontier')}"
         )
         self.moment = _processor(_ENTRIES.c.recorded_at, dialect) or _identity
         self.day = _processor(_ENTRIES.c.business_date, dialect) or _identity
@@ -135,26 +144,79 @@ def record(
     return record_many(conn, (event,))[0]
 
 
+#: The tree head this process last wrote, per engine: the guess for the next append.
+_LAST_HEAD: WeakKeyDictionary[Engine, tuple[int, bytes]] = WeakKeyDictionary()
+
+
 def record_many(conn: Connection, events: Iterable[AuditEvent]) -> list[int]:
-    """Append several entries under one lock (batch steps); return their ids in order."""
+    """Append several entries under one lock (batch steps); return their ids in order.
+
+    Fast path: guess that the head is the one this process wrote last and swap it
+    for the new head in one ``UPDATE ... WHERE size = guess AND frontier = guess``
+    (that takes the same lock). When another writer moved the head (no row
+    updated), lock the row, read the real head and build the entries again.
+    """
     events = list(events)
     if not events:
         return []
     now = utc_now()
-    at = iso_utc(now)
     sql = _sql(conn)
     cursor = _cursor(conn)
-    size, frontier = lock_state(conn, cursor, len(events))
-    moment, day = sql.moment(now), sql.day
+    moment = sql.moment(now)
+    guess = _LAST_HEAD.get(conn.engine)
+    built = None
+    if guess is not None:
+        built = _build(events, guess[0], split_frontier(guess[1]), iso_utc(now), sql)
+        cursor.execute(
+            sql.swap,
+            {
+                "new_size": guess[0] + len(events),
+                "frontier": built.frontier,
+                "updated_at": moment,
+                "old_size": guess[0],
+                "old_frontier": guess[1],
+            },
+        )
+        if cursor.rowcount != 1:
+            built = None
+    if built is None:
+        size, frontier = lock_state(conn, cursor, len(events))
+        built = _build(events, size, frontier, iso_utc(now), sql)
+        cursor.execute(sql.state, {"frontier": built.frontier, "updated_at": moment})
+    for row in built.entries:
+        row["recorded_at"] = moment
+    if len(built.entries) == 1:
+        cursor.execute(sql.entries, built.entries[0])
+    else:
+        cursor.executemany(sql.entries, built.entries)
+    if built.nodes:
+        cursor.executemany(
+            sql.nodes, [{"level": lv, "idx": ix, "hash": h} for lv, ix, h in built.nodes]
+        )
+    cursor.close()
+    ids = [row["id"] for row in built.entries]
+    _LAST_HEAD[conn.engine] = (ids[-1], built.frontier)
+    return ids
+
+
+@dataclass(slots=True)
+class _Built:
+    entries: list[dict[str, Any]]
+    nodes: list[tuple[int, int, bytes]]
+    frontier: bytes
+
+
+def _build(
+    events: list[AuditEvent], size: int, frontier: list[bytes], at: str, sql: _Sql
+) -> _Built:
+    """The rows of ``events`` appended to a tree of ``size`` with ``frontier``."""
     entries: list[dict[str, Any]] = []
-    ids: list[int] = []
     nodes: list[tuple[int, int, bytes]] = []
     for offset, event in enumerate(events):
         seq = size + offset + 1
         entry = entry_bytes(seq, event, at)
         leaf = leaf_hash(entry)
         append_leaf(frontier, seq - 1, leaf, nodes)
-        ids.append(seq)
         entries.append(
             {
                 "id": seq,
@@ -164,16 +226,7 @@ def record_many(conn: Connection, events: Iterable[AuditEvent]) -> list[int]:
                 "action": event.action,
                 "object_type": event.object_type,
                 "object_id": event.object_id,
-                "business_date": day(event.business_date) if event.business_date else None,
-                "recorded_at": moment,
+                "business_date": sql.day(event.business_date) if event.business_date else None,
             }
         )
-    if len(entries) == 1:
-        cursor.execute(sql.entries, entries[0])
-    else:
-        cursor.executemany(sql.entries, entries)
-    if nodes:
-        cursor.executemany(sql.nodes, [{"level": lv, "idx": ix, "hash": h} for lv, ix, h in nodes])
-    cursor.execute(sql.state, {"frontier": b"".join(frontier), "updated_at": moment})
-    cursor.close()
-    return ids
+    return _Built(entries, nodes, b"".join(frontier))
