@@ -182,6 +182,7 @@ def test_cli_lists_and_acknowledges(book: Store) -> None:
     assert listed.exit_code == 0, listed.output
     rows = json.loads(listed.output)
     assert rows and all(r["state"] == "new" for r in rows)
+    assert all(isinstance(r["detail"], dict) and "dpd" in r["detail"] for r in rows)
     first = rows[0]
     acked = runner.invoke(app, ["alerts", "ack", str(first["id"]), "--user", "zhang.san"])
     assert acked.exit_code == 0, acked.output

@@ -4,6 +4,7 @@ routed by role and team, and the dedup key names rule, loan and episode."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from importlib import resources
 from typing import Any
@@ -126,6 +127,11 @@ def test_auto_owner_routes_performing_to_the_officer_and_delinquent_to_collectio
     first = rows[("first_missed_payment", "L")]
     assert first["alert_key"] == "first_missed_payment:L:2026-06-01"  # episode: overdue since
     assert first["severity"] == "medium" and first["sla_hours"] == 24
+    assert json.loads(first["detail"]) == {
+        "dpd": "14",
+        "entered_delinquency": "true",
+        "overdue_instalments": "1",
+    }
 
 
 def test_config_override_disables_changes_and_adds_rules() -> None:

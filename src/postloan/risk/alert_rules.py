@@ -231,6 +231,12 @@ def _episode(rule: Rule, business_date: date) -> pl.Expr:
     return pl.col(rule.episode).cast(pl.Utf8).fill_null("-")
 
 
+def _detail(rule: Rule) -> pl.Expr:
+    """The values the rule looked at, as JSON (why the alert was raised)."""
+    names = sorted({"dpd", *rule.condition().meta.root_names()})
+    return pl.struct([pl.col(n).cast(pl.Utf8) for n in names]).struct.json_encode().alias("detail")
+
+
 CANDIDATE_SCHEMA: dict[str, pl.DataType] = {
     "alert_key": pl.Utf8(),
     "rule_id": pl.Utf8(),
@@ -241,6 +247,7 @@ CANDIDATE_SCHEMA: dict[str, pl.DataType] = {
     "owner_team": pl.Utf8(),
     "owner_user": pl.Utf8(),
     "sla_hours": pl.Int32(),
+    "detail": pl.Utf8(),
 }
 
 
@@ -277,6 +284,7 @@ def evaluate(base: pl.DataFrame, rules: RuleSet, business_date: date) -> pl.Data
                 team.alias("owner_team"),
                 user.alias("owner_user"),
                 pl.lit(rule.sla_hours, dtype=pl.Int32).alias("sla_hours"),
+                _detail(rule),
             ).cast(pl.Schema(CANDIDATE_SCHEMA))
         )
     if not pieces:

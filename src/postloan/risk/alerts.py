@@ -12,6 +12,7 @@ creates nothing.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -244,7 +245,6 @@ def raise_alerts(
             "state": str(AlertState.NEW),
             "version": 1,
             "sla_due_at": _stamp(conn, now + timedelta(hours=int(row["sla_hours"]))),
-            "detail": None,
             "run_id": run_id,
             "created_at": stamp,
             "updated_at": stamp,
@@ -311,10 +311,12 @@ class AlertView:
     state: str
     version: int
     sla_due_at: datetime
+    detail: str | None
 
     def as_json(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in self.__slots__}
         out["business_date"] = self.business_date.isoformat()
+        out["detail"] = json.loads(self.detail) if self.detail else None
         due = self.sla_due_at if self.sla_due_at.tzinfo else self.sla_due_at.replace(tzinfo=UTC)
         out["sla_due_at"] = due.isoformat()
         return out
