@@ -219,3 +219,13 @@ def test_a_deferral_lands_on_an_allowed_moment(
     # and nothing earlier (checked on the minute before) is allowed
     assert not guard.check_call(verdict.until - timedelta(minutes=1), tz, history).allowed
     assert date(2026, 1, 1) <= verdict.until.date()
+
+
+def test_dispatch_now_option_parses_iso_8601() -> None:
+    from postloan.commands.dispatch import _parse_now
+
+    assert _parse_now("2026-03-02T09:30:00+08:00") == datetime(2026, 3, 2, 1, 30, tzinfo=UTC)
+    assert _parse_now("2026-03-02T09:30:00") == datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+    assert _parse_now(None) is None
+    with pytest.raises(ValidationError, match="ISO-8601"):
+        _parse_now("tomorrow")

@@ -149,8 +149,8 @@ class SmtpSender:
         mail["To"] = msg.to
         mail["Subject"] = msg.subject
         mail["Message-ID"] = f"<{msg.message_id}@postloan>"
+        mail.set_content(msg.body)  # clears Content-* headers: set the language after it
         mail["Content-Language"] = msg.lang
-        mail.set_content(msg.body)
         try:
             self._connect().send_message(mail)
         except smtplib.SMTPRecipientsRefused:
