@@ -136,3 +136,21 @@ def test_real_cli_verify_exits_1_naming_the_missing_entry() -> None:
     )
     assert done.returncode == 1
     assert "entry 3 is missing" in done.stdout
+
+
+def test_verify_with_the_auditors_own_copy_of_the_key(store: Store, tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from postloan.audit.checkpoint import SigningKey
+
+    _append(store, 3, "L")
+    cli("audit", "checkpoint")
+    ours, foreign = tmp_path / "ours.vkey", tmp_path / "foreign.vkey"
+    ours.write_text(cli("audit", "export-key"))
+    foreign.write_text(SigningKey(Ed25519PrivateKey.generate()).verifier_key())
+    report = json.loads(cli("audit", "verify", "--json", "--public-key", str(ours)))
+    assert report["ok"] and report["checkpoints"] == 1
+    result = runner.invoke(
+        app, ["audit", "verify", "--public-key", str(foreign)], env={"POSTLOAN_LANG": "en"}
+    )
+    assert result.exit_code == 1 and "checkpoint 1:" in result.stdout

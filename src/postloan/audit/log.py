@@ -1,8 +1,8 @@
 """Appending to the audit log inside the caller's transaction.
 
-Every append first locks the single tree-state row (an ``UPDATE ... RETURNING``:
-a row lock on PostgreSQL, the write lock on SQLite), so appends serialize and
-ids stay dense. The new leaves are folded into the stored frontier (O(log n)
+Every append takes the lock of the single tree-state row (an ``UPDATE``: a row
+lock on PostgreSQL, the write lock on SQLite), so appends serialize and ids stay
+dense. The new leaves are folded into the stored frontier (O(log n)
 per leaf, nothing recomputed) and every subtree they complete is cached in
 ``audit_nodes``. All of it happens in ``conn``'s transaction: the change being
 recorded and its entry commit or roll back together.
