@@ -7,9 +7,13 @@ import math
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from postloan.domain.errors import ValidationError
+from postloan.risk.metrics import PSI_WATCH, calibration_table, evaluate, psi, psi_band
 from postloan.risk.models import TrainedModel, train
+from postloan.risk.reasons import top_drivers
 
 
 def synthetic(n: int = 6000, seed: int = 3) -> pl.DataFrame:
@@ -157,3 +161,36 @@ def test_a_missing_feature_column_is_a_clear_error(lgbm: TrainedModel, data: pl.
 def test_one_class_target_is_refused(data: pl.DataFrame) -> None:
     with pytest.raises(ValidationError, match="one class"):
         train(data.with_columns(pl.lit(False).alias("bad")), "bad")
+
+
+@given(
+    st.lists(
+        st.lists(st.floats(-5, 5, width=32) | st.just(float("nan")), min_size=4, max_size=4),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_top_drivers_are_the_largest_positive_in_order(rows: list[list[float]]) -> None:
+    drivers = np.array(rows, dtype=np.float64)
+    got = top_drivers(drivers)
+    for row, picked in zip(drivers, got, strict=True):
+        clean = np.nan_to_num(row.astype(np.float32), nan=0.0)
+        ranked = sorted((i for i in range(4) if clean[i] > 0), key=lambda i: (-clean[i], i))
+        want = (ranked + [-1, -1, -1])[:3]
+        assert picked.tolist() == want
+
+
+def test_psi_bands_and_calibration_table() -> None:
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=20_000)
+    assert psi(base, rng.normal(size=20_000)) < PSI_WATCH
+    assert psi_band(psi(base, rng.normal(0.45, 1, 20_000))) == "watch"
+    assert psi_band(psi(base, rng.normal(1.0, 1, 20_000))) == "shift"
+    p = rng.uniform(0, 1, 10_000)
+    y = (rng.uniform(size=p.size) < p).astype(int)
+    table = calibration_table(y, p)
+    assert table.height == 10 and table["count"].sum() == 10_000
+    assert np.allclose(table["predicted"], table["observed"], atol=0.05)
+    m = evaluate(y, p)
+    assert 0.7 < m.auc < 0.9 and m.gini == pytest.approx(2 * m.auc - 1)
+    assert evaluate([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9]).ks == 1.0

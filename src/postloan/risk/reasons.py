@@ -60,18 +60,15 @@ def top_drivers(drivers: np.ndarray, k: int = REASONS) -> np.ndarray:
     out = np.full((n, k), -1, dtype=np.int64)
     if p == 0 or n == 0:
         return out
-    d = np.where(np.isnan(drivers), 0.0, drivers)
-    m = min(k, p)
-    if p > m:
-        part = np.argpartition(-d, m - 1, axis=1)[:, :m]
-    else:
-        part = np.broadcast_to(np.arange(p), (n, p)).copy()
-    vals = np.take_along_axis(d, part, axis=1)
-    # Sort the k candidates: value descending, then feature index ascending.
-    order = np.lexsort((part, -vals), axis=1) if m > 1 else np.zeros((n, 1), dtype=np.int64)
-    part = np.take_along_axis(part, order, axis=1)
-    vals = np.take_along_axis(vals, order, axis=1)
-    out[:, :m] = np.where(vals > 0, part, -1)
+    # k passes of argmax (the first of equal maxima: ties go to the earlier feature)
+    # are several times faster than a partial sort of every row.
+    d = np.nan_to_num(drivers.astype(np.float32, copy=True), nan=0.0)
+    rows = np.arange(n)
+    for j in range(min(k, p)):
+        best = np.argmax(d, axis=1)
+        value = d[rows, best]
+        out[:, j] = np.where(value > 0, best, -1)
+        d[rows, best] = -np.inf
     return out
 
 
