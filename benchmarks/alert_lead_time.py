@@ -7,10 +7,11 @@ On a simulated book (``postloan.sim``), imported through the real feeds:
 
 1. the close of business at every month-end of the window (SCORE and ALERTS
    off: the history the model learns from);
-2. a B-score trained out of time on the month-end observations of months
+2. the B-scores (``bscore``; ``bscore180`` when the book has 6 more months)
+   trained out of time on the month-end observations of months
    1..``--train-months`` (``postloan.risk.datasets.training_frame``, LightGBM),
-   registered and made active; its AUC on the later matured month-ends next to
-   the simulator's oracle (``truth.parquet``);
+   registered and made active; their AUC on the later matured month-ends next
+   to the simulator's oracle (``truth.parquet``);
 3. the close of business for every day of the later months, with SCORE and
    ALERTS on (the shipped rules);
 4. from the alerts table and the daily ``loan_state`` snapshots: for loans that
@@ -64,20 +65,22 @@ def set_steps(settings: Any, disabled: list[str]) -> None:
     )
 
 
-def train_bscore(store: Any, ends: list[date], train_months: int, kind: str) -> dict[str, Any]:
+def train_bscore(
+    store: Any, ends: list[date], train_months: int, kind: str, purpose: str = "bscore"
+) -> dict[str, Any]:
     from postloan.batch.steps.features import CATEGORICAL, FEATURE_NAMES, MONOTONE
     from postloan.risk import registry
     from postloan.risk.datasets import out_of_time_split, training_frame
     from postloan.risk.metrics import evaluate
     from postloan.risk.models import train
 
-    frame, target, meta = training_frame(store, "bscore", (ends[0], ends[-1]))
+    frame, target, meta = training_frame(store, purpose, (ends[0], ends[-1]))
     train_part, test_part = out_of_time_split(frame, ends[train_months - 1] + timedelta(days=1))
     model = train(
         train_part,
         target,
         kind=kind,  # type: ignore[arg-type]
-        purpose="bscore",
+        purpose=purpose,
         features=list(FEATURE_NAMES),
         monotone=MONOTONE,
         categorical=list(CATEGORICAL),
@@ -105,17 +108,19 @@ def train_bscore(store: Any, ends: list[date], train_months: int, kind: str) -> 
     return info
 
 
-def oracle_auc(feeds: Path, test: pl.DataFrame, target: str) -> float | None:
+def oracle_auc(
+    feeds: Path, test: pl.DataFrame, target: str, truth_column: str = "pd_90dpd_90d"
+) -> float | None:
     from postloan.risk.metrics import evaluate
 
     truth = pl.read_parquet(feeds / "truth.parquet").rename({"as_of": "business_date"})
     joined = test.select("loan_id", "business_date", target).join(
-        truth.select("loan_id", "business_date", "pd_90dpd_90d"),
+        truth.select("loan_id", "business_date", truth_column),
         on=["loan_id", "business_date"],
     )
     if joined.height == 0 or joined[target].n_unique() < 2:
         return None
-    return round(evaluate(joined[target].to_numpy(), joined["pd_90dpd_90d"].to_numpy()).auc, 4)
+    return round(evaluate(joined[target].to_numpy(), joined[truth_column].to_numpy()).auc, 4)
 
 
 def lead_figures(
@@ -211,6 +216,12 @@ def close_and_train(args: Any, home: Path, settings: Any) -> dict[str, Any]:
     t0 = time.perf_counter()
     info = train_bscore(store, ends, args.train_months, args.kind)
     info["oracle_auc"] = oracle_auc(feeds, info.pop("_test"), info.pop("_target"))
+    if len(ends) >= args.train_months + 6:  # 180-day outcomes of the training months
+        more = train_bscore(store, ends, args.train_months, args.kind, "bscore180")
+        more["oracle_auc"] = oracle_auc(
+            feeds, more.pop("_test"), more.pop("_target"), "pd_90dpd_180d"
+        )
+        info = {"bscore": info, "bscore180": more}
     timings["train_s"] = round(time.perf_counter() - t0, 1)
 
     start = ends[args.train_months - 1] + timedelta(days=1)
