@@ -135,6 +135,7 @@ class ContactOutcome(StrEnum):
     WRONG_NUMBER = "wrong_number"
     REFUSED = "refused"
     PROMISE = "promise"
+    COMPLAINT = "complaint"  # the borrower complained about the collection
 
 
 #: Outcomes that reached the borrower: the case moves to ``contacted``.
