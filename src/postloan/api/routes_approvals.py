@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 
 from postloan.api.deps import Ctx, require
-from postloan.api.schemas import ApprovalOut, ReasonIn
+from postloan.api.schemas import MAX_INT32, ApprovalOut, ReasonIn
 from postloan.security import approvals as service
 from postloan.security.permissions import APPROVAL_KINDS, has_permission
 from postloan.security.scope import not_found
@@ -16,6 +16,7 @@ from postloan.security.users import User
 router = APIRouter(prefix="/api/v1", tags=["approvals"])
 Viewer = Annotated[User, Depends(require("approval.view"))]
 State = Literal["pending", "approved", "rejected", "applied"]
+ApprovalId = Annotated[int, Path(ge=1, le=MAX_INT32)]
 
 
 def visible(user: User, approval: service.Approval) -> bool:
@@ -39,7 +40,7 @@ def approvals(
 
 
 @router.get("/approvals/{approval_id}", response_model=ApprovalOut)
-def approval_detail(approval_id: int, ctx: Ctx, user: Viewer) -> ApprovalOut:
+def approval_detail(approval_id: ApprovalId, ctx: Ctx, user: Viewer) -> ApprovalOut:
     with ctx.store.begin() as conn:
         approval = service.get_approval(conn, approval_id)
     if not visible(user, approval):
@@ -48,7 +49,7 @@ def approval_detail(approval_id: int, ctx: Ctx, user: Viewer) -> ApprovalOut:
 
 
 def _decide(
-    ctx: Ctx, user: User, approval_id: int, approve: bool, reason: str | None
+    ctx: Ctx, user: User, approval_id: ApprovalId, approve: bool, reason: str | None
 ) -> ApprovalOut:
     with ctx.store.begin() as conn:
         if not visible(user, service.get_approval(conn, approval_id)):
@@ -66,12 +67,12 @@ def _decide(
 
 
 @router.post("/approvals/{approval_id}/approve", response_model=ApprovalOut)
-def approve(approval_id: int, body: ReasonIn, ctx: Ctx, user: Viewer) -> ApprovalOut:
+def approve(approval_id: ApprovalId, body: ReasonIn, ctx: Ctx, user: Viewer) -> ApprovalOut:
     """Approve and apply (the checker must not be the maker, and needs the limit)."""
     return _decide(ctx, user, approval_id, True, body.reason)
 
 
 @router.post("/approvals/{approval_id}/reject", response_model=ApprovalOut)
-def reject(approval_id: int, body: ReasonIn, ctx: Ctx, user: Viewer) -> ApprovalOut:
+def reject(approval_id: ApprovalId, body: ReasonIn, ctx: Ctx, user: Viewer) -> ApprovalOut:
     """Reject (a reason for the maker is required)."""
     return _decide(ctx, user, approval_id, False, body.reason)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy import text
 
 from postloan.api.deps import Ctx, require
@@ -38,6 +38,9 @@ from postloan.security.users import (
 router = APIRouter(prefix="/api/v1")
 Viewer = Annotated[User, Depends(require("user.view"))]
 Admin = Annotated[User, Depends(require("user.manage"))]
+NO_NUL = r"^[^\x00]+$"
+Username = Annotated[str, Path(min_length=1, max_length=64, pattern=NO_NUL)]
+LoanId = Annotated[str, Path(min_length=1, max_length=64, pattern=NO_NUL)]
 
 
 def _out(user: User) -> UserOut:
@@ -53,7 +56,11 @@ def health(ctx: Ctx) -> HealthOut:
 
 
 @router.get("/users", response_model=list[UserOut], tags=["users"])
-def users(ctx: Ctx, _user: Viewer, role: str | None = None) -> list[UserOut]:
+def users(
+    ctx: Ctx,
+    _user: Viewer,
+    role: Annotated[str | None, Query(max_length=32, pattern=NO_NUL)] = None,
+) -> list[UserOut]:
     with ctx.store.begin() as conn:
         return [_out(u) for u in list_users(conn, role=role)]
 
@@ -80,13 +87,13 @@ def create_user(body: UserIn, ctx: Ctx, admin: Admin) -> UserOut:
 
 
 @router.get("/users/{username}", response_model=UserOut, tags=["users"])
-def user_detail(username: str, ctx: Ctx, _user: Viewer) -> UserOut:
+def user_detail(username: Username, ctx: Ctx, _user: Viewer) -> UserOut:
     with ctx.store.begin() as conn:
         return _out(get_user(conn, username))
 
 
 @router.post("/users/{username}/role", response_model=ApprovalRef, status_code=202, tags=["users"])
-def change_role(username: str, body: RoleChangeIn, ctx: Ctx, admin: Admin) -> ApprovalRef:
+def change_role(username: Username, body: RoleChangeIn, ctx: Ctx, admin: Admin) -> ApprovalRef:
     """Propose a role change; a second admin approves it under /approvals."""
     with ctx.store.begin() as conn:
         approval_id = propose_role_change(
@@ -96,7 +103,7 @@ def change_role(username: str, body: RoleChangeIn, ctx: Ctx, admin: Admin) -> Ap
 
 
 @router.post("/users/{username}/disable", response_model=UserOut, tags=["users"])
-def disable(username: str, body: ReasonIn, ctx: Ctx, admin: Admin) -> UserOut:
+def disable(username: Username, body: ReasonIn, ctx: Ctx, admin: Admin) -> UserOut:
     with ctx.store.begin() as conn:
         user = set_active(
             conn, username, False, actor=admin.username, actor_role=admin.role, reason=body.reason
@@ -107,7 +114,7 @@ def disable(username: str, body: ReasonIn, ctx: Ctx, admin: Admin) -> UserOut:
 @router.post(
     "/users/{username}/api-keys", response_model=ApiKeyOut, status_code=201, tags=["users"]
 )
-def new_api_key(username: str, body: ApiKeyIn, ctx: Ctx, admin: Admin) -> ApiKeyOut:
+def new_api_key(username: Username, body: ApiKeyIn, ctx: Ctx, admin: Admin) -> ApiKeyOut:
     """A long-lived API key for a system integration; shown once, stored hashed."""
     with ctx.store.begin() as conn:
         key = create_api_key(
@@ -122,7 +129,9 @@ def new_api_key(username: str, body: ApiKeyIn, ctx: Ctx, admin: Admin) -> ApiKey
 
 
 @router.get("/loans/{loan_id}", response_model=LoanOut, tags=["loans"])
-def loan(loan_id: str, ctx: Ctx, user: Annotated[User, Depends(require("loan.view"))]) -> LoanOut:
+def loan(
+    loan_id: LoanId, ctx: Ctx, user: Annotated[User, Depends(require("loan.view"))]
+) -> LoanOut:
     """A loan's terms, within the caller's data scope (404 outside it)."""
     with ctx.store.begin() as conn:
         authorize_object(conn, user, "loan.view", "loan", loan_id)

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
+
+MAX_INT32 = 2**31 - 1
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("text must not contain NUL characters")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
 
 
 class ErrorOut(BaseModel):
@@ -35,27 +46,27 @@ class MeOut(UserOut):
 
 
 class UserIn(BaseModel):
-    username: str = Field(min_length=2, max_length=64)
-    role: str
-    password: str | None = Field(default=None, max_length=1024)
-    display_name: str | None = Field(default=None, max_length=200)
-    team: str | None = Field(default=None, max_length=32)
-    region: str | None = Field(default=None, max_length=32)
-    skills: list[str] = []
-    capacity: int | None = Field(default=None, ge=0)
+    username: Text = Field(min_length=2, max_length=64)
+    role: Text = Field(max_length=32)
+    password: Text | None = Field(default=None, max_length=1024)
+    display_name: Text | None = Field(default=None, max_length=200)
+    team: Text | None = Field(default=None, max_length=32)
+    region: Text | None = Field(default=None, max_length=32)
+    skills: list[Annotated[Text, Field(max_length=32)]] = Field(default=[], max_length=50)
+    capacity: int | None = Field(default=None, ge=0, le=100_000)
 
 
 class RoleChangeIn(BaseModel):
-    role: str
-    reason: str | None = Field(default=None, max_length=2000)
+    role: Text = Field(max_length=32)
+    reason: Text | None = Field(default=None, max_length=2000)
 
 
 class ReasonIn(BaseModel):
-    reason: str | None = Field(default=None, max_length=2000)
+    reason: Text | None = Field(default=None, max_length=2000)
 
 
 class ApiKeyIn(BaseModel):
-    label: str | None = Field(default=None, max_length=200)
+    label: Text | None = Field(default=None, max_length=200)
 
 
 class ApiKeyOut(BaseModel):

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,6 +28,7 @@ from postloan.security.users import User, audit, find_user
 from postloan.store.tables_security import ApiKeyRow, RevokedToken
 
 KEY_FILE = "auth.key"
+_HEX = re.compile(r"^[0-9a-f]+$")
 API_KEYS = cast(Table, ApiKeyRow.__table__)
 REVOKED = cast(Table, RevokedToken.__table__)
 
@@ -189,7 +191,7 @@ def create_api_key(
 def user_of_api_key(conn: Connection, presented: str, *, now: datetime) -> User:
     prefix, _, rest = presented.partition("_")
     key_id, _, secret = rest.partition("_")
-    if prefix != "pl" or not key_id or not secret:
+    if prefix != "pl" or len(key_id) != 16 or not secret or not _HEX.match(key_id):
         raise NotAuthenticated("the API key is not valid")
     row = conn.execute(select(API_KEYS).where(API_KEYS.c.key_id == key_id)).mappings().first()
     digest = hashlib.sha256(secret.encode()).hexdigest()

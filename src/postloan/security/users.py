@@ -9,6 +9,7 @@ the handler registered here applies it when a second admin approves.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from collections.abc import Mapping, Sequence
@@ -119,6 +120,8 @@ def audit(
 
 
 def find_user(conn: Connection, username: str) -> User | None:
+    if not _USERNAME.match(username):
+        return None  # no such user can exist (and PostgreSQL refuses NUL characters)
     row = conn.execute(select(USERS).where(USERS.c.username == username)).mappings().first()
     return _user(row) if row else None
 
@@ -372,13 +375,15 @@ def check_login(
     user = find_user(conn, username)
     if user is None:
         verify_password(None, password, dummy_with=policy.hasher())
+        # what was typed may be anything (even a phone number): log only a digest of it
+        typed = hashlib.sha256(username.encode("utf-8", "replace")).hexdigest()[:16]
         audit(
             conn,
             actor="anonymous",
             role="none",
             action="auth.login_failed",
             object_type="user",
-            object_id=username[:64],
+            object_id=f"sha256:{typed}",
             reason="unknown user",
         )
         return LoginOutcome(None, "bad_credentials")
