@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -74,16 +75,25 @@ def _as_date(value: object) -> date:
         raise ValidationError(f"{value!r} is not a date (use YYYY-MM-DD)") from None
 
 
+@lru_cache(maxsize=65536)
+def format_money(minor: int, currency: str, lang: str) -> str:
+    """Integer minor units in the locale's currency format, exactly (via Decimal).
+
+    Cached: instalment and overdue amounts repeat across a book, and Babel's
+    pattern formatting is the costliest step of rendering a message.
+    """
+    amount = from_minor(minor, currency)
+    return format_currency(amount, currency, locale=_BABEL_LOCALE[lang])
+
+
 @pass_context
 def _money(ctx: Context, minor: object, currency: str = "CNY") -> str:
-    """Integer minor units to the locale's currency format, exactly (via Decimal)."""
     if isinstance(minor, bool) or not isinstance(minor, int):
         try:
             minor = int(str(minor))
         except ValueError:
             raise ValidationError(f"amount {minor!r} is not integer minor units") from None
-    amount = from_minor(minor, currency)
-    return format_currency(amount, currency, locale=_BABEL_LOCALE[ctx["lang"]])
+    return format_money(minor, currency, ctx["lang"])
 
 
 @pass_context
@@ -101,6 +111,7 @@ class TemplateBook:
             loader=FileSystemLoader(self.directory),
             undefined=StrictUndefined,
             autoescape=False,
+            auto_reload=False,  # loaded and checked once; no stat() per message
             trim_blocks=True,
         )
         self.env.filters["money"] = _money
