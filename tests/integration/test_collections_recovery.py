@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -346,3 +348,62 @@ def test_agencies_placement_export_has_no_national_id(book: Store) -> None:
     assert {"agency.place", "agency.export", "agency.recall"} <= _audit_actions(
         book, "agency_placement"
     ) | _audit_actions(book, "agency")
+
+
+def test_cli_restructure_approve_legal_and_agency_export(book: Store, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from postloan.cli import _register, app
+
+    _register()
+    runner = CliRunner()
+    env = {"POSTLOAN_LANG": "en"}
+    day = ["--date", D.isoformat()]
+    proposed = runner.invoke(
+        app,
+        [
+            "restructure",
+            "L00030",
+            "--kind",
+            "extension",
+            "--periods",
+            "9",
+            "--capitalise-arrears",
+            "--user",
+            "col1",
+            *day,
+        ],
+        env=env,
+    )
+    assert proposed.exit_code == 0, proposed.output
+    assert "approval" in proposed.output and "is pending" in proposed.output
+    approval_id = proposed.output.split("approval ")[1].split()[0]
+    approved = runner.invoke(app, ["approvals", "approve", approval_id, "--user", "sup1"], env=env)
+    assert approved.exit_code == 0, approved.output
+    listed = runner.invoke(app, ["concessions", "list", "--json"], env=env)
+    assert json.loads(listed.output)[0]["state"] == "applied"
+    refused = runner.invoke(
+        app,
+        ["waive", "L00001", "--kind", "penalty", "--amount", "99999", "--user", "col1", *day],
+        env=env,
+    )
+    assert refused.exit_code != 0 and isinstance(refused.exception, ValidationError)
+    referred = runner.invoke(
+        app, ["legal", "refer", "L00001", "--user", "law1", "--cost", "200", *day], env=env
+    )
+    assert referred.exit_code == 0 and "legal case 1 opened" in referred.output
+    illegal = runner.invoke(
+        app,
+        ["legal", "advance", "1", "--to", "judgment", "--user", "law1", "--version", "1", *day],
+        env=env,
+    )
+    assert illegal.exit_code != 0 and isinstance(illegal.exception, IllegalTransition)
+    for args in (
+        ["agencies", "add", "AG1", "--name", "One", "--commission", "0.2", "--user", "sup1"],
+        ["agencies", "place", "L00001", "--agency", "AG1", "--user", "sup1"],
+        ["agencies", "export", "AG1", "--out", str(tmp_path / "ag1.csv"), "--user", "sup1"],
+    ):
+        done = runner.invoke(app, [*args, *day], env=env)
+        assert done.exit_code == 0, done.output
+    text = (tmp_path / "ag1.csv").read_text(encoding="utf-8")
+    assert text.splitlines()[0] == ",".join(ag.EXPORT_COLUMNS) and "L00001" in text
