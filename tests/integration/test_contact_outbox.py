@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 
-from postloan.contact.outbox import enqueue
+from postloan.contact.outbox import enqueue, enqueue_many
 from postloan.domain.errors import ValidationError
 from postloan.store import Store
 from postloan.store.tables import Base
@@ -93,3 +93,25 @@ def test_enqueue_names_a_missing_variable(store: Store) -> None:
             step="x",
             variables={"days_past_due": 3, "amount_overdue": 12.5},
         )
+
+
+def test_enqueue_many_counts_only_new_messages(store: Store) -> None:
+    def message(i: int) -> dict[str, object]:
+        return {
+            "loan_id": f"L{i}",
+            "borrower_id": f"B{i}",
+            "template": "due_today",
+            "channel": "sms",
+            "business_date": D,
+            "step": "reminders",
+            "variables": {"due_date": D, "amount_due": 1000 + i},
+        }
+
+    with store.begin() as conn:
+        assert _enqueue(conn) is True
+        assert enqueue_many(conn, [message(i) for i in range(300)]) == 300
+        assert enqueue_many(conn, [message(i) for i in range(250, 400)]) == 100
+        assert enqueue_many(conn, []) == 0
+        assert conn.execute(select(func.count()).select_from(ContactOutbox)).scalar() == 401
+    with store.begin() as conn, pytest.raises(ValidationError, match="amount_due"):
+        enqueue_many(conn, [{**message(999), "variables": {"due_date": D}}])

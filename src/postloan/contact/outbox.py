@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -77,9 +77,50 @@ def enqueue(
     amounts in integer minor units, dates as ``date`` or ISO strings. The message
     is not sent before ``business_date`` and only when the conduct guard allows.
     """
-    check_message(template, channel, variables)
+    row = _row(
+        loan_id=loan_id,
+        borrower_id=borrower_id,
+        template=template,
+        channel=channel,
+        business_date=business_date,
+        step=step,
+        variables=variables,
+        strategy_version=strategy_version,
+        group=group,
+        now=datetime.now(UTC),
+    )
+    return _insert_ignoring_duplicates(conn, row)
+
+
+def enqueue_many(conn: Connection, messages: Iterable[Mapping[str, Any]]) -> int:
+    """Queue many messages (each a mapping of :func:`enqueue`'s keyword arguments) in one
+    statement; returns how many were new. Several times faster than a loop of ``enqueue``."""
     now = datetime.now(UTC)
-    row = {
+    rows = [_row(**m, now=now) for m in messages]
+    if not rows:
+        return 0
+    table = ContactOutbox.__table__
+    assert isinstance(table, Table)
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table).on_conflict_do_nothing(index_elements=KEY)
+    return len(conn.execute(stmt.returning(table.c.id), rows).all())
+
+
+def _row(
+    *,
+    loan_id: str,
+    borrower_id: str,
+    template: str,
+    channel: str,
+    business_date: date,
+    step: str,
+    variables: Mapping[str, Any],
+    strategy_version: str | None = None,
+    group: str | None = None,
+    now: datetime,
+) -> dict[str, Any]:
+    check_message(template, channel, variables)
+    return {
         "message_id": uuid.uuid4().hex,
         "loan_id": loan_id,
         "borrower_id": borrower_id,
@@ -96,4 +137,3 @@ def enqueue(
         "created_at": now,
         "updated_at": now,
     }
-    return _insert_ignoring_duplicates(conn, row)
