@@ -38,6 +38,7 @@ from sqlalchemy import Connection, func, select
 
 from postloan.collections import service as sv
 from postloan.collections.settings import CollectionsSettings
+from postloan.collections.strategy import Strategy
 from postloan.store.tables import LoanEvent
 
 WINDOW_DAYS = 30
@@ -351,3 +352,20 @@ def _recovery_figures(conn: Connection, business_date: date, start: date) -> dic
         "litigation_recovery_rate": recovery_rate(int(totals[0]), int(totals[1]), int(totals[2])),
         "_group_of_loan": group_of_loan,
     }
+
+
+def first_human_task_sla(strategy: Strategy) -> int:
+    """The days by which a newly delinquent loan's first human task must be done under the
+    strategy: over every segment that can hold a loan entering delinquency (bucket M1,
+    not in legal) and each group's path with a human action anchored on the
+    delinquency, the largest (first human action's offset + its ``sla_days``)."""
+    worst = 0
+    for segment in strategy.segments:
+        if segment.in_legal or (segment.buckets is not None and "M1" not in segment.buckets):
+            continue
+        for path in segment.paths.values():
+            human = [a for a in path if a.kind == "human" and a.anchor == "delinquency"]
+            if human:
+                first = min(human, key=lambda a: a.offset)
+                worst = max(worst, first.offset + first.sla_days)
+    return worst

@@ -123,3 +123,6 @@ def commit(conn: Connection, ctx: CommitContext) -> None:
         state=ctx.frames.get("state"),
         settings=ctx.settings,
     )
+    from postloan.collections.from_alerts import cases_from_alerts
+
+    cases_from_alerts(conn, ctx.business_date)
