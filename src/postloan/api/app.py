@@ -20,6 +20,7 @@ from postloan.security.config import load_security_policy
 from postloan.security.ratelimit import SlidingWindow
 from postloan.security.tokens import TokenSigner, load_or_create_key
 from postloan.store import open_store
+from postloan.web import mount_web
 
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
     status: {"model": ErrorOut, "description": text}
@@ -68,4 +69,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(auth_web)
     app.include_router(users_router)
     app.include_router(approvals_router)
+    mount_web(app)  # the web UI's pages and static files
     return app
