@@ -5,10 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from babel.numbers import format_currency
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from postloan.contact.catalog import REQUIRED
-from postloan.contact.templates import LANGUAGES, Institution, TemplateBook, language_of
+from postloan.contact.templates import (
+    LANGUAGES,
+    Institution,
+    TemplateBook,
+    format_money,
+    language_of,
+)
 from postloan.domain.errors import ConfigError, ValidationError
+from postloan.domain.money import from_minor
 
 BOOK = TemplateBook(Institution(name_zh="测试银行", name_en="Test Bank", phone="95000"))
 
@@ -125,3 +135,15 @@ def test_load_time_check_finds_a_template_that_hides_the_amount(tmp_path: Path) 
     (root / "zh-CN" / "overdue.j2").unlink()
     with pytest.raises(ConfigError, match="zh-CN/overdue.j2"):
         TemplateBook(directory=root)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    minor=st.integers(min_value=-(10**13), max_value=10**13),
+    currency=st.sampled_from(["CNY", "USD", "EUR", "JPY", "HKD", "GBP"]),
+    lang=st.sampled_from(LANGUAGES),
+)
+def test_fast_money_format_equals_babel(minor: int, currency: str, lang: str) -> None:
+    locale = {"zh-CN": "zh_CN", "en": "en_US"}[lang]
+    expected = format_currency(from_minor(minor, currency), currency, locale=locale)
+    assert format_money(minor, currency, lang) == expected

@@ -8,6 +8,7 @@ in every language and uses no variable that nobody supplies; rendering uses
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -30,7 +31,7 @@ from jinja2.runtime import Context
 
 from postloan.contact.catalog import OPTIONAL, REQUIRED, SUPPLIED
 from postloan.domain.errors import ConfigError, ValidationError
-from postloan.domain.money import from_minor
+from postloan.domain.money import exponent, from_minor
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 LANGUAGES = ("zh-CN", "en")
@@ -75,15 +76,53 @@ def _as_date(value: object) -> date:
         raise ValidationError(f"{value!r} is not a date (use YYYY-MM-DD)") from None
 
 
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """How Babel lays out one currency in one locale: prefix, separators, suffix."""
+
+    prefix: str
+    group: str
+    decimal: str
+    suffix: str
+    digits: int
+
+
+@lru_cache(maxsize=256)
+def _shape(currency: str, lang: str) -> _Shape | None:
+    """Learn the layout from Babel on a probe amount; None when it is not the plain
+    ``prefix 1,234,567.12 suffix`` form (then Babel formats every amount itself)."""
+    digits = exponent(currency)
+    probe_minor = 123456712 if digits == 2 else 1234567 * 10**digits
+    text = format_currency(from_minor(probe_minor, currency), currency, locale=_BABEL_LOCALE[lang])
+    found = re.fullmatch(r"(\D*)1(\D)234(\D)567(?:(\D)(\d+))?(\D*)", text)
+    if found is None or digits not in (0, 2):
+        return None
+    prefix, g1, g2, dec, frac, suffix = found.groups()
+    if g1 != g2 or (digits == 2 and frac != "12") or (digits == 0 and frac is not None):
+        return None
+    shape = _Shape(prefix, g1, dec or "", suffix, digits)
+    return shape if _apply(shape, probe_minor) == text else None
+
+
+def _apply(shape: _Shape, minor: int) -> str:
+    whole, frac = divmod(minor, 10**shape.digits) if shape.digits else (minor, 0)
+    grouped = f"{whole:,}".replace(",", shape.group)
+    tail = f"{shape.decimal}{frac:0{shape.digits}d}" if shape.digits else ""
+    return f"{shape.prefix}{grouped}{tail}{shape.suffix}"
+
+
 @lru_cache(maxsize=65536)
 def format_money(minor: int, currency: str, lang: str) -> str:
-    """Integer minor units in the locale's currency format, exactly (via Decimal).
+    """Integer minor units in the locale's currency format, exactly.
 
-    Cached: instalment and overdue amounts repeat across a book, and Babel's
-    pattern formatting is the costliest step of rendering a message.
+    Babel decides the layout; non-negative amounts reuse the layout it gave for a
+    probe (a property test checks it equals Babel), since Babel's own pattern
+    formatting was the costliest step of rendering a message.
     """
-    amount = from_minor(minor, currency)
-    return format_currency(amount, currency, locale=_BABEL_LOCALE[lang])
+    shape = _shape(currency, lang) if minor >= 0 else None
+    if shape is not None:
+        return _apply(shape, minor)
+    return format_currency(from_minor(minor, currency), currency, locale=_BABEL_LOCALE[lang])
 
 
 @pass_context
