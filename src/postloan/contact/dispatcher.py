@@ -212,7 +212,8 @@ class Dispatcher:
 
     # --- claiming ----------------------------------------------------------------------
 
-    def _claim(self, conn: Connection, where: Any, token: str) -> list[Any]:
+    def _claim(self, conn: Connection, where: Any, token: str, **values: Any) -> list[Any]:
+        """Lease up to ``batch_size`` rows matching ``where``; one UPDATE … RETURNING."""
         ids = (
             select(OUTBOX.c.id)
             .where(where)
@@ -222,18 +223,18 @@ class Dispatcher:
         if conn.dialect.name == "postgresql":
             ids = ids.with_for_update(skip_locked=True)
         wall = utc_now()
-        conn.execute(
+        claimed = conn.execute(
             update(OUTBOX)
             .where(OUTBOX.c.id.in_(ids.scalar_subquery()), where)
             .values(
                 lease_owner=token,
                 lease_until=wall + timedelta(seconds=self.cfg.lease_seconds),
                 updated_at=wall,
-            ),
-        )
-        return list(
-            conn.execute(select(OUTBOX).where(OUTBOX.c.lease_owner == token).order_by(OUTBOX.c.id))
-        )
+                **values,
+            )
+            .returning(*OUTBOX.c)
+        ).all()
+        return sorted(claimed, key=lambda r: r.id)
 
     def _token(self) -> str:
         return f"{self.worker}:{uuid.uuid4().hex[:12]}"
@@ -247,14 +248,11 @@ class Dispatcher:
             & OUTBOX.c.channel.in_(self.channels)
         )
         with self.store.begin() as conn:
-            rows = self._claim(conn, ready, token)
-            if not rows:
-                return False
-            conn.execute(
-                update(OUTBOX)
-                .where(OUTBOX.c.lease_owner == token)
-                .values(state=S.SENDING.value, attempts=OUTBOX.c.attempts + 1)
+            rows = self._claim(
+                conn, ready, token, state=S.SENDING.value, attempts=OUTBOX.c.attempts + 1
             )
+        if not rows:
+            return False
         decisions = self._decide(rows, now)
         self._apply_decisions(decisions, token, now, report)
         self._send(decisions, token, now, report)
@@ -375,8 +373,8 @@ class Dispatcher:
                 "b_state": d.state.value,
                 "b_reason": d.reason,
                 "b_not_before": d.until or records.as_utc(d.row.not_before),
-                # a deferral is not a try
-                "b_attempts": d.row.attempts if d.state is S.QUEUED else d.row.attempts + 1,
+                # the claim counted a try; a deferral is not one
+                "b_attempts": d.row.attempts - 1 if d.state is S.QUEUED else d.row.attempts,
                 "b_now": wall,
             }
             changes.append(params)
@@ -545,7 +543,7 @@ class Dispatcher:
         changes = []
         events = []
         for d, err in failed:
-            attempts = d.row.attempts + 1
+            attempts = d.row.attempts  # the claim already counted this try
             state = after_failure(attempts, self.cfg.max_attempts)
             if not err.transient:
                 state = S.DEAD
