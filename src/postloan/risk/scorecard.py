@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -32,44 +32,75 @@ class ScorecardEngine:
     features: list[str]
     bins: list[dict[str, Any]]
     intercept: float
+    _cache: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
-    def _bin_index(self, j: int, x: np.ndarray) -> np.ndarray:
-        spec = self.bins[j]
-        missing = len(spec["points"]) - 1
-        nan = np.isnan(x)
-        if "codes" in spec:
-            codes = np.asarray(spec["codes"], dtype=np.int64)
-            safe = np.where(nan, 0, x).astype(np.int64)
-            idx = codes[safe] if codes.size else np.full(x.size, -1)
-            return np.where(nan | (idx < 0), missing, idx)
-        idx = np.searchsorted(np.asarray(spec["edges"], dtype=np.float64), x, side="right")
-        return np.where(nan, missing, idx)
+    def _compiled(self) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
+        """Per feature: (how, lookup, points, logit) as arrays, built once.
+
+        Numeric: ``lookup`` is the edges plus +inf, so ``searchsorted(side="right")``
+        sends NaN (sorted last) straight to the missing bin. Categorical: ``lookup``
+        maps code → bin, with one more slot (the missing bin) for NaN and unseen."""
+        if self._cache is None:
+            out = []
+            for spec in self.bins:
+                pts = np.asarray(spec["points"], dtype=np.float64)
+                logit = np.asarray(spec["logit"], dtype=np.float64)
+                missing = pts.size - 1
+                if "codes" in spec:
+                    codes = np.asarray(spec["codes"], dtype=np.int64)
+                    lookup = np.append(np.where(codes < 0, missing, codes), missing)
+                    out.append(("codes", lookup, pts, logit))
+                else:
+                    edges = np.append(np.asarray(spec["edges"], dtype=np.float64), np.inf)
+                    out.append(("edges", edges, pts, logit))
+            self._cache = out
+        return self._cache
+
+    def _bins_of(self, j: int, x: np.ndarray) -> np.ndarray:
+        how, lookup, _, _ = self._compiled()[j]
+        if how == "edges":
+            return np.searchsorted(lookup, x, side="right")
+        slot = np.where(np.isnan(x), lookup.size - 1, x)
+        slot = np.clip(slot, 0, lookup.size - 1).astype(np.int64)
+        return lookup[slot]
 
     def points(self, X: np.ndarray) -> np.ndarray:
         """n × p points."""
         out = np.empty(X.shape)
-        for j, spec in enumerate(self.bins):
-            out[:, j] = np.asarray(spec["points"])[self._bin_index(j, X[:, j])]
+        for j, (_, _, pts, _) in enumerate(self._compiled()):
+            out[:, j] = pts[self._bins_of(j, X[:, j])]
         return out
 
     def explain(self, X: np.ndarray, method: str = "points") -> tuple[np.ndarray, np.ndarray]:
-        """Raw log-odds and the points lost per feature against its best bin."""
-        del method  # a scorecard has one kind of reason
-        n = X.shape[0]
-        raw = np.full(n, self.intercept)
-        lost = np.empty(X.shape)
-        for j, spec in enumerate(self.bins):
-            b = self._bin_index(j, X[:, j])
-            pts = np.asarray(spec["points"])
-            raw += np.asarray(spec["logit"])[b]
-            lost[:, j] = pts.max() - pts[b]
+        """Raw log-odds and the points lost per feature against its best bin (a
+        scorecard has one kind of reason, whatever ``method`` asks)."""
+        del method
+        raw, lost, _ = self.explain_points(X)
         return raw, lost
 
+    def explain_points(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Raw log-odds, points lost per feature, and the total points — one pass."""
+        n = X.shape[0]
+        raw = np.full(n, self.intercept)
+        lost = np.empty(X.shape, dtype=np.float32)
+        best = 0.0
+        Xf = np.asfortranarray(X)
+        for j, (_, _, pts, logit) in enumerate(self._compiled()):
+            b = self._bins_of(j, Xf[:, j])
+            raw += logit[b]
+            top = float(pts.max())
+            best += top
+            lost[:, j] = top - pts[b]
+        total = best - lost.sum(axis=1, dtype=np.float64)
+        return raw, lost, total
+
     def raw(self, X: np.ndarray) -> np.ndarray:
-        return self.explain(X)[0]
+        return self.explain_points(X)[0]
 
     def total_points(self, X: np.ndarray) -> np.ndarray:
-        return self.points(X).sum(axis=1)
+        return self.explain_points(X)[2]
 
     def to_dict(self) -> dict[str, Any]:
         return {"features": self.features, "bins": self.bins, "intercept": self.intercept}

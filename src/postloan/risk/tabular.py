@@ -117,7 +117,10 @@ def binary_target(frame: pl.DataFrame, target: str, positive: str | None = None)
     col = frame.get_column(target)
     if col.null_count():
         raise ValidationError(f"the target {target!r} has {col.null_count()} empty values")
-    if positive is not None:
+    if positive is not None and col.dtype == pl.Boolean:
+        truthy = positive.strip().lower() in ("true", "1", "yes", "y", "t")
+        y = (col == truthy).cast(pl.Int8).to_numpy()
+    elif positive is not None:
         text = col.cast(pl.Utf8)
         y = (text == positive).cast(pl.Int8).to_numpy()
         if not y.any():
