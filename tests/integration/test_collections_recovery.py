@@ -126,6 +126,32 @@ def test_restructuring_needs_a_checker_and_sets_the_classification_floor(book: S
     )
 
 
+def test_a_close_of_business_sees_the_approved_restructuring(book: Store) -> None:
+    from postloan.batch.pipeline import ensure_book, run_date
+    from postloan.collections.servicing import refresh_book_if_stale
+    from postloan.store.tables import LoanStateCurrent
+
+    ensure_book(book)  # the mirror as an import leaves it
+    with book.begin() as conn:
+        concession = cc.propose_restructuring(
+            conn,
+            loan_id="L00030",
+            kind="extension",
+            params={"periods": 9, "capitalise_arrears": True},
+            maker="col1",
+            business_date=D,
+        )
+    with book.begin() as conn:
+        decide(conn, _approval(book, concession), checker="sup1", approve=True, reason=None)
+    assert refresh_book_if_stale(book)  # the approval changed schedules and marks
+    assert not refresh_book_if_stale(book)
+    run_date(book, D)
+    s = LoanStateCurrent.__table__
+    with book.begin() as conn:
+        row = conn.execute(select(s).where(s.c.loan_id == "L00030")).one()
+    assert (row.days_past_due, row.classification) == (0, "special_mention")
+
+
 def test_restructuring_checks_affordability(book: Store) -> None:
     with book.begin() as conn, pytest.raises(ValidationError, match="not affordable"):
         cc.propose_restructuring(

@@ -31,6 +31,7 @@ from postloan.collections.servicing import (
     arrears_by_instalment,
     future_principal,
     load_loan,
+    mark_book_stale,
     post_transaction,
 )
 from postloan.collections.states import OPEN_STATES, CaseState, ConcessionState, can_move
@@ -361,6 +362,7 @@ def apply_restructuring(conn: Connection, approval: Approval) -> None:
             body=_schedule_json(view.schedule),
         )
     )
+    mark_book_stale()
     conn.execute(delete(SCHEDULE).where(SCHEDULE.c.loan_id == loan_id))
     conn.execute(
         insert(SCHEDULE),

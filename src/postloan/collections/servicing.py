@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import Connection, Table, insert, select
 
@@ -22,6 +22,9 @@ from postloan.domain.schedule import Instalment, LoanTerms
 from postloan.domain.transactions import Transaction, TxnType
 from postloan.store import tables as t
 from postloan.store.repository import get_loan_terms, get_marks, get_schedule, get_transactions
+
+if TYPE_CHECKING:
+    from postloan.store.db import Store
 
 TXNS = cast(Table, t.Transaction.__table__)
 
@@ -105,6 +108,7 @@ def post_transaction(
         if same:
             return
         raise ConflictError(f"transaction {txn_id} already exists with other values")
+    mark_book_stale()
     conn.execute(
         insert(TXNS).values(
             txn_id=txn_id,
@@ -117,3 +121,35 @@ def post_transaction(
             import_run_id=None,
         )
     )
+
+
+STALE_MARKER = "STALE"
+
+
+def mark_book_stale() -> None:
+    """Note that the store's loans, schedules, transactions or marks changed outside an
+    import, so the close of business must rebuild its Parquet book mirror first.
+
+    Written inside the caller's transaction: if it rolls back, the only cost is one
+    unneeded rebuild.
+    """
+    from postloan.batch.book import book_dir
+    from postloan.config import load_settings
+
+    folder = book_dir(load_settings().home)
+    if folder.exists():
+        (folder / STALE_MARKER).write_text("changed by collections\n", encoding="utf-8")
+
+
+def refresh_book_if_stale(store: Store) -> bool:
+    """Rebuild the book mirror when :func:`mark_book_stale` was called since the last
+    build; True when it did. Call it after the changing transaction committed."""
+    from postloan.batch.book import book_dir
+    from postloan.batch.pipeline import refresh_mirror
+
+    marker = book_dir(store.settings.home) / STALE_MARKER
+    if not marker.exists():
+        return False
+    refresh_mirror(store)  # rewrites the folder by rename: the marker goes with it
+    marker.unlink(missing_ok=True)
+    return True

@@ -8,14 +8,17 @@ Amounts are given in major units (``1200.50``) and stored in minor units.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy import Connection
 
 from postloan.cli import app
-from postloan.commands.cases import _conn, _print, _t, _today
+from postloan.commands.cases import _print, _t, _today
 from postloan.domain.errors import ValidationError
 
 legal_app = typer.Typer(no_args_is_help=True, help="Legal cases (诉讼)")
@@ -30,6 +33,22 @@ app.add_typer(concessions_app, name="concessions")
 User = Annotated[str, typer.Option("--user", help="Who does it (an active user)")]
 On = Annotated[str | None, typer.Option("--date", help="Business date YYYY-MM-DD")]
 AsJson = Annotated[bool, typer.Option("--json")]
+
+
+@contextmanager
+def _conn() -> Iterator[Connection]:
+    """One transaction; afterwards the book mirror is rebuilt if it changed the books
+    (schedules, transactions, marks), so the next close of business sees the change."""
+    from postloan.collections.servicing import refresh_book_if_stale
+    from postloan.store.db import open_store
+
+    store = open_store()
+    try:
+        with store.begin() as conn:
+            yield conn
+        refresh_book_if_stale(store)
+    finally:
+        store.close()
 
 
 def _minor(text: str, option: str = "--amount") -> int:
