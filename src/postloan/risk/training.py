@@ -161,6 +161,12 @@ def train_purpose(
         ref = model.reference["probability"]
         figures["psi"] = round(psi_from_reference(ref["edges"], ref["shares"], p), 6)
         figures |= oracle_figures(model, test, target, truth_frame(settings, truth))
+    else:
+        figures["test_rows"] = test.height
+        figures["note"] = (
+            f"no out-of-time test: {test.height} matured observations from "
+            f"{meta['oot_split']} on, and they need both outcomes"
+        )
     dates = fit.get_column("business_date")
     train_window: tuple[date, date] = (dates.min(), dates.max())  # type: ignore[assignment]
     model_id = register(
