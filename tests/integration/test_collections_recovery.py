@@ -237,6 +237,8 @@ def test_legal_case_recoveries_and_rate(book: Store) -> None:
         assert exposure == load_loan(conn, "L00001", D).exposure
         with pytest.raises(ConflictError):
             lg.refer(conn, loan_id="L00001", actor="law1", business_date=D)
+        with pytest.raises(PermissionDenied):
+            lg.advance(conn, legal_id, "filed", expected_version=1, actor="sup1", business_date=D)
         with pytest.raises(ValidationError, match="after filing"):
             lg.record_recovery(conn, legal_id, amount=100, value_date=D, actor="law1")
         version = 1
@@ -336,20 +338,22 @@ def test_write_off_then_recoveries_are_tracked_apart(book: Store) -> None:
 
 def test_agencies_placement_export_has_no_national_id(book: Store) -> None:
     with book.begin() as conn:
+        with pytest.raises(PermissionDenied, match="legal.manage"):
+            ag.place(conn, agency_id="AG1", loan_id="L00030", actor="col1", business_date=D)
         ag.register_agency(
             conn,
             agency_id="AG1",
             name="Agency One",
             commission_rate="0.15",
-            actor="sup1",
+            actor="law1",
             listed_on=D,
         )
         with pytest.raises(ValidationError, match="not on the register"):
-            ag.place(conn, agency_id="AG9", loan_id="L00030", actor="sup1", business_date=D)
-        placement = ag.place(conn, agency_id="AG1", loan_id="L00030", actor="sup1", business_date=D)
+            ag.place(conn, agency_id="AG9", loan_id="L00030", actor="law1", business_date=D)
+        placement = ag.place(conn, agency_id="AG1", loan_id="L00030", actor="law1", business_date=D)
         with pytest.raises(ConflictError):
-            ag.place(conn, agency_id="AG1", loan_id="L00030", actor="sup1", business_date=D)
-        text, count = ag.placement_export(conn, book.cipher, "AG1", D, actor="sup1")
+            ag.place(conn, agency_id="AG1", loan_id="L00030", actor="law1", business_date=D)
+        text, count = ag.placement_export(conn, book.cipher, "AG1", D, actor="law1")
         borrower = conn.execute(
             select(Borrower.__table__).where(Borrower.__table__.c.borrower_id == "B0030")
         ).one()
@@ -362,15 +366,15 @@ def test_agencies_placement_export_has_no_national_id(book: Store) -> None:
     assert borrower.name not in text and rows[0]["borrower_name"].startswith(borrower.name[0])
     with book.begin() as conn:
         ag.record_collection(
-            conn, placement, amount=10_001, value_date=D + timedelta(days=2), actor="sup1"
+            conn, placement, amount=10_001, value_date=D + timedelta(days=2), actor="law1"
         )
         p = ag.get_placement(conn, placement)
         assert (p["collected"], p["commission"]) == (10_001, 1500)
-        ag.recall(conn, placement, expected_version=1, actor="sup1", business_date=D)
+        ag.recall(conn, placement, expected_version=1, actor="law1", business_date=D)
         with pytest.raises(ValidationError, match="recalled"):
-            ag.record_collection(conn, placement, amount=5, value_date=D, actor="sup1")
+            ag.record_collection(conn, placement, amount=5, value_date=D, actor="law1")
         with pytest.raises(IllegalTransition):
-            ag.recall(conn, placement, expected_version=2, actor="sup1", business_date=D)
+            ag.recall(conn, placement, expected_version=2, actor="law1", business_date=D)
     assert {"agency.place", "agency.export", "agency.recall"} <= _audit_actions(
         book, "agency_placement"
     ) | _audit_actions(book, "agency")
@@ -425,9 +429,9 @@ def test_cli_restructure_approve_legal_and_agency_export(book: Store, tmp_path: 
     )
     assert illegal.exit_code != 0 and isinstance(illegal.exception, IllegalTransition)
     for args in (
-        ["agencies", "add", "AG1", "--name", "One", "--commission", "0.2", "--user", "sup1"],
-        ["agencies", "place", "L00001", "--agency", "AG1", "--user", "sup1"],
-        ["agencies", "export", "AG1", "--out", str(tmp_path / "ag1.csv"), "--user", "sup1"],
+        ["agencies", "add", "AG1", "--name", "One", "--commission", "0.2", "--user", "law1"],
+        ["agencies", "place", "L00001", "--agency", "AG1", "--user", "law1"],
+        ["agencies", "export", "AG1", "--out", str(tmp_path / "ag1.csv"), "--user", "law1"],
     ):
         done = runner.invoke(app, [*args, *day], env=env)
         assert done.exit_code == 0, done.output

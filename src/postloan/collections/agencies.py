@@ -16,7 +16,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, func, insert, select, update
 
-from postloan.collections.concessions import _case_of_loan, _move_case, _role
+from postloan.collections.concessions import _case_of_loan, _move_case, _role, require
 from postloan.collections.recoveries import post_recovery
 from postloan.collections.servicing import load_loan
 from postloan.collections.states import CaseState, PlacementState, check_placement_transition
@@ -27,6 +27,7 @@ from postloan.store import tables_collections as tc
 
 AGENCIES = cast(Table, tc.CollectionAgency.__table__)
 PLACEMENTS = cast(Table, tc.AgencyPlacement.__table__)
+MANAGE = "legal.manage"
 EXPORT_COLUMNS = (
     "placement_id",
     "loan_id",
@@ -71,6 +72,7 @@ def register_agency(
     actor: str,
     listed_on: date,
 ) -> None:
+    require(conn, actor, MANAGE)
     rate = parse_rate(commission_rate)
     if conn.execute(select(AGENCIES).where(AGENCIES.c.agency_id == agency_id)).first():
         raise ConflictError(f"agency {agency_id} is already registered")
@@ -97,6 +99,7 @@ def register_agency(
 
 
 def delist_agency(conn: Connection, agency_id: str, *, actor: str, on: date) -> None:
+    require(conn, actor, MANAGE)
     done = conn.execute(
         update(AGENCIES)
         .where(AGENCIES.c.agency_id == agency_id, AGENCIES.c.listed == 1)
@@ -126,6 +129,7 @@ def place(
     conn: Connection, *, agency_id: str, loan_id: str, actor: str, business_date: date
 ) -> int:
     """Place a loan with a listed agency at its exposure now; the case moves to agency."""
+    require(conn, actor, MANAGE)
     agency = conn.execute(select(AGENCIES).where(AGENCIES.c.agency_id == agency_id)).first()
     if agency is None or not agency.listed:
         raise ValidationError(
@@ -190,6 +194,7 @@ def get_placement(conn: Connection, placement_id: int) -> dict[str, Any]:
 def recall(
     conn: Connection, placement_id: int, *, expected_version: int, actor: str, business_date: date
 ) -> dict[str, Any]:
+    require(conn, actor, MANAGE)
     current = get_placement(conn, placement_id)
     check_placement_transition(current["state"], PlacementState.RECALLED)
     done = conn.execute(
@@ -230,6 +235,7 @@ def record_collection(
     reference: str | None = None,
 ) -> int:
     """Money the agency collected: posted as a repayment, commission at the placement's rate."""
+    require(conn, actor, MANAGE)
     p = get_placement(conn, placement_id)
     if p["state"] != PlacementState.PLACED.value:
         raise ValidationError(f"placement {placement_id} was recalled on {p['recalled_on']}")
@@ -277,6 +283,7 @@ def placement_export(
 ) -> tuple[str, int]:
     """CSV text of the agency's open placements with minimal, masked fields; and the count.
     The export is audited (who sent how many placements to which agency)."""
+    require(conn, actor, MANAGE)
     b = t.Borrower.__table__
     loans = t.Loan.__table__
     rows = conn.execute(

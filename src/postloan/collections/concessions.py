@@ -35,7 +35,7 @@ from postloan.collections.servicing import (
     post_transaction,
 )
 from postloan.collections.states import OPEN_STATES, CaseState, ConcessionState, can_move
-from postloan.domain.errors import ConflictError, NotFound, ValidationError
+from postloan.domain.errors import ConflictError, NotFound, PermissionDenied, ValidationError
 from postloan.domain.marks import MarkKind
 from postloan.domain.policy import Component
 from postloan.domain.transactions import TxnType
@@ -66,6 +66,18 @@ def _role(conn: Connection, user: str) -> str:
     from postloan.security.users import get_user
 
     return get_user(conn, user).role
+
+
+def require(conn: Connection, user: str, permission: str) -> str:
+    """The user's role when it holds ``permission`` (``system`` always does)."""
+    from postloan.security.permissions import has_permission
+
+    role = _role(conn, user)
+    if role != "system" and not has_permission(role, permission):
+        raise PermissionDenied(
+            f"{user} ({role}) may not do this: it needs the {permission!r} permission"
+        )
+    return role
 
 
 def _new_concession(

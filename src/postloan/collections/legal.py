@@ -17,7 +17,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, func, insert, select, update
 
 from postloan.collections import service as sv
-from postloan.collections.concessions import _case_of_loan, _move_case, _role
+from postloan.collections.concessions import _case_of_loan, _move_case, _role, require
 from postloan.collections.recoveries import post_recovery
 from postloan.collections.servicing import load_loan
 from postloan.collections.states import (
@@ -30,6 +30,8 @@ from postloan.domain.errors import ConflictError, NotFound, ValidationError
 from postloan.store import tables_collections as tc
 
 LEGAL = cast(Table, tc.LegalCase.__table__)
+#: Litigation and agencies are managed by the legal officers (DESIGN.md roles).
+MANAGE = "legal.manage"
 EVENTS = cast(Table, tc.LegalEvent.__table__)
 
 
@@ -57,6 +59,7 @@ def refer(
     cost: int = 0,
 ) -> int:
     """Refer a loan to litigation; its exposure now is the base of the recovery rate."""
+    require(conn, actor, MANAGE)
     _cost(cost)
     active = conn.execute(
         select(LEGAL.c.legal_id).where(
@@ -147,6 +150,7 @@ def advance(
     note: str | None = None,
 ) -> dict[str, Any]:
     """Move a legal case along an allowed edge (``IllegalTransition`` otherwise)."""
+    require(conn, actor, MANAGE)
     _cost(cost)
     current = get_legal(conn, legal_id)
     target = check_legal_transition(current["state"], to_state)
@@ -207,6 +211,7 @@ def record_recovery(
     reference: str | None = None,
 ) -> int:
     """Post money recovered through the court (judgment, enforcement, settlement)."""
+    require(conn, actor, MANAGE)
     case = get_legal(conn, legal_id)
     if case["state"] in (LegalState.REFERRED.value, LegalState.CLOSED.value):
         raise ValidationError(
