@@ -10,9 +10,17 @@ from fastapi import FastAPI
 from postloan import __version__
 from postloan.api import errors
 from postloan.api.context import ApiContext, Clock, system_clock
+from postloan.api.routes_alerts import router as alerts_router
 from postloan.api.routes_approvals import router as approvals_router
 from postloan.api.routes_auth import api as auth_api
 from postloan.api.routes_auth import web as auth_web
+from postloan.api.routes_borrowers import router as borrowers_router
+from postloan.api.routes_cases import router as cases_router
+from postloan.api.routes_events import router as events_router
+from postloan.api.routes_kpis import router as kpis_router
+from postloan.api.routes_loans import router as loans_router
+from postloan.api.routes_models import router as models_router
+from postloan.api.routes_strategies import router as strategies_router
 from postloan.api.routes_users import router as users_router
 from postloan.api.schemas import ErrorOut
 from postloan.config import Settings, load_settings
@@ -69,5 +77,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(auth_web)
     app.include_router(users_router)
     app.include_router(approvals_router)
+    for router in (
+        borrowers_router,
+        loans_router,
+        events_router,
+        alerts_router,
+        cases_router,
+        strategies_router,
+        models_router,
+        kpis_router,
+    ):
+        app.include_router(router)
     mount_web(app)  # the web UI's pages and static files
     return app

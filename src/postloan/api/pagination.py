@@ -1,0 +1,40 @@
+"""Page-numbered lists: ``?page=&size=`` in, ``{items, total, page, size}`` out.
+
+Every list endpoint counts its matches (``total``) with the same filters and
+scope as the page it returns, so a client can show "page 3 of 12". Pages are
+ordered by a unique key, so a row is never on two pages of one listing.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Generic, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel
+
+T = TypeVar("T")
+MAX_SIZE = 500
+MAX_PAGE = 1_000_000
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    page: int
+    size: int
+
+
+class PageParams(BaseModel):
+    page: int = 1
+    size: int = 50
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.size
+
+
+def page_params(
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="1-based page number")] = 1,
+    size: Annotated[int, Query(ge=1, le=MAX_SIZE, description="rows per page")] = 50,
+) -> PageParams:
+    return PageParams(page=page, size=size)

@@ -1,0 +1,455 @@
+"""Case, task, promise and recovery queries for the API, and the scope-checked
+calls into :mod:`postloan.collections.service` (which owns every change).
+
+Lists are filtered by :mod:`postloan.api.queries_scope`; object calls go through
+:func:`postloan.security.scope.authorize_object` first (404 outside the scope).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from postloan.api.pagination import PageParams
+from postloan.api.queries_scope import case_filter, loan_id_filter
+from postloan.collections import service as sv
+from postloan.security.scope import authorize_object
+from postloan.security.users import User
+from postloan.store import tables as t
+from postloan.store.tables_collections import (
+    AgencyPlacement,
+    CollectionAgency,
+    CollectionCase,
+    CollectionCaseLoan,
+    CollectionConcession,
+    CollectionContact,
+    CollectionPromise,
+    CollectionTask,
+    LegalCase,
+)
+
+C = CollectionCase
+CASE_FIELDS = (
+    C.case_id,
+    C.borrower_id,
+    C.state,
+    C.version,
+    C.opened_on,
+    C.closed_on,
+    C.bucket,
+    C.region,
+    C.queue,
+    C.assigned_to,
+    C.group,
+)
+
+
+def _plain(row: Any) -> dict[str, Any]:
+    return {
+        k: (v.isoformat() if isinstance(v, date | datetime) else v) for k, v in dict(row).items()
+    }
+
+
+def _count(conn: Connection, query: Any) -> int:
+    return int(conn.execute(select(func.count()).select_from(query.subquery())).scalar_one())
+
+
+def list_cases(
+    conn: Connection,
+    user: User,
+    page: PageParams,
+    *,
+    state: str | None = None,
+    queue: str | None = None,
+    assigned_to: str | None = None,
+    bucket: str | None = None,
+    include_closed: bool = False,
+) -> tuple[list[dict[str, Any]], int]:
+    """Cases in scope (a collector: their work queue), oldest first, with the
+    case's worst DPD and loan count for the page's rows."""
+    query = select(*CASE_FIELDS).where(case_filter(user))
+    if not include_closed and state is None:
+        query = query.where(C.closed_on.is_(None))
+    for column, value in [
+        (C.state, state),
+        (C.queue, queue),
+        (C.assigned_to, assigned_to),
+        (C.bucket, bucket),
+    ]:
+        if value is not None:
+            query = query.where(column == value)
+    total = _count(conn, query)
+    rows = [
+        _plain(r._mapping)
+        for r in conn.execute(
+            query.order_by(C.opened_on, C.case_id).offset(page.offset).limit(page.size)
+        )
+    ]
+    ids = [r["case_id"] for r in rows]
+    figures: dict[int, tuple[int, int]] = {}
+    if ids:
+        cl, s = CollectionCaseLoan, t.LoanStateCurrent
+        for case_id, loans, dpd in conn.execute(
+            select(cl.case_id, func.count(), func.max(s.days_past_due))
+            .outerjoin(s, s.loan_id == cl.loan_id)
+            .where(cl.case_id.in_(ids))
+            .group_by(cl.case_id)
+        ):
+            figures[int(case_id)] = (int(loans), int(dpd or 0))
+    for r in rows:
+        r["loans"], r["days_past_due"] = figures.get(r["case_id"], (0, 0))
+    return rows, total
+
+
+def case_detail(conn: Connection, user: User, case_id: int) -> dict[str, Any]:
+    """The case with its open tasks, promises and latest contacts (scope-checked)."""
+    authorize_object(conn, user, "case.view", "case", str(case_id))
+    case = sv.get_case(conn, case_id).public()
+    p, k, cc = CollectionPromise, CollectionTask, CollectionContact
+    case["promises"] = [
+        _plain(r._mapping)
+        for r in conn.execute(
+            select(
+                p.promise_id, p.amount, p.currency, p.created_on, p.promised_date, p.state, p.paid
+            )
+            .where(p.case_id == case_id)
+            .order_by(p.promise_id.desc())
+            .limit(50)
+        )
+    ]
+    case["tasks"] = [
+        _plain(r._mapping)
+        for r in conn.execute(
+            select(k.task_id, k.loan_id, k.action, k.queue, k.state, k.due_on, k.assigned_to)
+            .where(k.case_id == case_id)
+            .order_by(k.task_id.desc())
+            .limit(50)
+        )
+    ]
+    case["contacts"] = [
+        _plain(r._mapping)
+        for r in conn.execute(
+            select(cc.contact_id, cc.collector, cc.channel, cc.outcome, cc.note, cc.business_date)
+            .where(cc.case_id == case_id)
+            .order_by(cc.contact_id.desc())
+            .limit(50)
+        )
+    ]
+    return case
+
+
+def transition(
+    conn: Connection,
+    user: User,
+    case_id: int,
+    *,
+    to_state: str,
+    expected_version: int,
+    reason: str | None,
+    today: date,
+) -> dict[str, Any]:
+    authorize_object(conn, user, "case.update", "case", str(case_id))
+    return sv.transition(
+        conn,
+        case_id,
+        to_state,
+        expected_version=expected_version,
+        actor=user.username,
+        role=user.role,
+        reason=reason,
+        business_date=today,
+    ).public()
+
+
+def log_contact(
+    conn: Connection,
+    user: User,
+    case_id: int,
+    *,
+    outcome: str,
+    expected_version: int,
+    channel: str,
+    note: str | None,
+    task_id: int | None,
+    today: date,
+) -> dict[str, Any]:
+    """Log a contact result on a case in scope; the case's new version and state."""
+    authorize_object(conn, user, "contact.log", "case", str(case_id))
+    contact_id = sv.log_contact(
+        conn,
+        case_id,
+        outcome,
+        collector=user.username,
+        expected_version=expected_version,
+        business_date=today,
+        channel=channel,
+        note=note,
+        task_id=task_id,
+        role=user.role,
+    )
+    case = sv.get_case(conn, case_id)
+    return {
+        "contact_id": contact_id,
+        "case_id": case_id,
+        "version": case.version,
+        "state": str(case.state),
+    }
+
+
+def record_promise(
+    conn: Connection,
+    user: User,
+    case_id: int,
+    *,
+    amount: int,
+    promised_date: date,
+    expected_version: int,
+    today: date,
+) -> dict[str, Any]:
+    authorize_object(conn, user, "promise.create", "case", str(case_id))
+    promise_id = sv.record_promise(
+        conn,
+        case_id,
+        amount=amount,
+        promised_date=promised_date,
+        collector=user.username,
+        expected_version=expected_version,
+        business_date=today,
+        role=user.role,
+    )
+    case = sv.get_case(conn, case_id)
+    return {
+        "promise_id": promise_id,
+        "case_id": case_id,
+        "version": case.version,
+        "state": str(case.state),
+    }
+
+
+def assign(
+    conn: Connection, user: User, case_id: int, *, collector: str, expected_version: int
+) -> dict[str, Any]:
+    from postloan.domain.errors import ValidationError
+    from postloan.security.users import get_user
+
+    authorize_object(conn, user, "case.assign", "case", str(case_id))
+    target = get_user(conn, collector)
+    if target.role != "collector" or not target.active:
+        raise ValidationError(f"{collector!r} is not an active collector")
+    return sv.assign(
+        conn,
+        case_id,
+        collector,
+        expected_version=expected_version,
+        actor=user.username,
+        role=user.role,
+    ).public()
+
+
+def list_tasks(
+    conn: Connection,
+    user: User,
+    page: PageParams,
+    *,
+    state: str | None = None,
+    queue: str | None = None,
+    assigned_to: str | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """Tasks of cases in scope, earliest SLA first; open and escalated by default."""
+    k = CollectionTask
+    query = (
+        select(
+            k.task_id,
+            k.case_id,
+            k.loan_id,
+            k.action,
+            k.queue,
+            k.skill,
+            k.state,
+            k.created_on,
+            k.due_on,
+            k.assigned_to,
+            k.escalated_to,
+        )
+        .join(C, C.case_id == k.case_id)
+        .where(case_filter(user))
+    )
+    if user.role == "collector":
+        query = query.where((k.assigned_to == user.username) | (k.escalated_to == user.username))
+    query = query.where(k.state == state if state else k.state.in_(["open", "escalated"]))
+    if queue is not None:
+        query = query.where(k.queue == queue)
+    if assigned_to is not None:
+        query = query.where(k.assigned_to == assigned_to)
+    total = _count(conn, query)
+    rows = conn.execute(query.order_by(k.due_on, k.task_id).offset(page.offset).limit(page.size))
+    return [_plain(r._mapping) for r in rows], total
+
+
+def list_promises(
+    conn: Connection,
+    user: User,
+    page: PageParams,
+    *,
+    state: str | None = None,
+    case_id: int | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    p = CollectionPromise
+    query = (
+        select(
+            p.promise_id,
+            p.case_id,
+            p.amount,
+            p.currency,
+            p.created_on,
+            p.promised_date,
+            p.state,
+            p.paid,
+            p.created_by,
+        )
+        .join(C, C.case_id == p.case_id)
+        .where(case_filter(user))
+    )
+    if state is not None:
+        query = query.where(p.state == state)
+    if case_id is not None:
+        query = query.where(p.case_id == case_id)
+    total = _count(conn, query)
+    rows = conn.execute(query.order_by(p.promise_id.desc()).offset(page.offset).limit(page.size))
+    return [_plain(r._mapping) for r in rows], total
+
+
+def list_concessions(
+    conn: Connection,
+    user: User,
+    page: PageParams,
+    *,
+    kind: str | None = None,
+    state: str | None = None,
+    loan_id: str | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """Restructurings, waivers and write-offs on loans in scope, newest first."""
+    x = CollectionConcession
+    query = select(
+        x.concession_id,
+        x.kind,
+        x.subtype,
+        x.case_id,
+        x.loan_id,
+        x.amount,
+        x.state,
+        x.approval_id,
+        x.proposed_by,
+        x.proposed_on,
+        x.applied_by,
+        x.applied_on,
+    ).where(loan_id_filter(user, x.loan_id))
+    for column, value in [(x.kind, kind), (x.state, state), (x.loan_id, loan_id)]:
+        if value is not None:
+            query = query.where(column == value)
+    total = _count(conn, query)
+    rows = conn.execute(query.order_by(x.concession_id.desc()).offset(page.offset).limit(page.size))
+    return [_plain(r._mapping) for r in rows], total
+
+
+def concession_detail(conn: Connection, user: User, concession_id: int) -> dict[str, Any]:
+    from postloan.collections.concessions import get_concession
+    from postloan.security.scope import not_found
+
+    found = conn.execute(
+        select(CollectionConcession.loan_id).where(
+            CollectionConcession.concession_id == concession_id
+        )
+    ).scalar_one_or_none()
+    if found is None:
+        raise not_found("restructuring", str(concession_id))
+    authorize_object(conn, user, "case.view", "loan", found)
+    out = _plain(get_concession(conn, concession_id))
+    out["params"] = json.loads(json.dumps(out["params"], default=str))
+    return out
+
+
+def list_legal(
+    conn: Connection, page: PageParams, *, state: str | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    g = LegalCase
+    query = select(
+        g.legal_id,
+        g.case_id,
+        g.loan_id,
+        g.state,
+        g.court,
+        g.exposure_at_referral,
+        g.cost,
+        g.recovered,
+        g.referred_on,
+        g.closed_on,
+        g.version,
+    )
+    if state is not None:
+        query = query.where(g.state == state)
+    total = _count(conn, query)
+    rows = conn.execute(query.order_by(g.legal_id).offset(page.offset).limit(page.size))
+    return [_plain(r._mapping) for r in rows], total
+
+
+def legal_detail(conn: Connection, legal_id: int) -> dict[str, Any]:
+    from postloan.collections.legal import get_legal
+
+    return _plain(get_legal(conn, legal_id))
+
+
+def list_agencies(conn: Connection) -> list[dict[str, Any]]:
+    a, pl_ = CollectionAgency, AgencyPlacement
+    placed = (
+        select(pl_.agency_id, func.count().label("placements"))
+        .where(pl_.state == "placed")
+        .group_by(pl_.agency_id)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(
+            a.agency_id,
+            a.name,
+            a.commission_rate,
+            a.listed,
+            a.listed_on,
+            a.delisted_on,
+            func.coalesce(placed.c.placements, 0).label("open_placements"),
+        )
+        .outerjoin(placed, placed.c.agency_id == a.agency_id)
+        .order_by(a.agency_id)
+    )
+    return [_plain(r._mapping) for r in rows]
+
+
+def agency_detail(conn: Connection, agency_id: str) -> dict[str, Any]:
+    from postloan.security.scope import not_found
+
+    for agency in list_agencies(conn):
+        if agency["agency_id"] == agency_id:
+            p = AgencyPlacement
+            agency["placements"] = [
+                _plain(r._mapping)
+                for r in conn.execute(
+                    select(
+                        p.placement_id,
+                        p.loan_id,
+                        p.case_id,
+                        p.state,
+                        p.placed_on,
+                        p.recalled_on,
+                        p.placed_balance,
+                        p.collected,
+                        p.commission,
+                    )
+                    .where(p.agency_id == agency_id)
+                    .order_by(p.placement_id.desc())
+                    .limit(200)
+                )
+            ]
+            return agency
+    raise not_found("agency", agency_id)
