@@ -159,3 +159,59 @@ def test_commission_recovery_rate_and_masks() -> None:
     assert recovery_rate(5, 0, 0) is None
     assert _mask_name("张三丰") == "张**"
     assert _mask_name("John Smith") == "J. ***"
+
+
+@given(
+    principal=st.integers(10_000, 50_000_000),
+    rate=st.decimals(Decimal("0.01"), Decimal("0.24"), places=3),
+    term=st.integers(2, 36),
+    method=st.sampled_from([Method.ANNUITY, Method.EQUAL_PRINCIPAL, Method.INTEREST_ONLY]),
+    due_before=st.integers(0, 35),
+    kind=st.sampled_from(["extension", "capitalisation", "rate_reduction", "deferral"]),
+    unpaid=st.integers(0, 100),
+)
+def test_restructured_schedules_always_repay_the_new_principal(
+    principal: int,
+    rate: Decimal,
+    term: int,
+    method: Method,
+    due_before: int,
+    kind: str,
+    unpaid: int,
+) -> None:
+    terms = LoanTerms(
+        principal=principal,
+        annual_rate=rate,
+        term=term,
+        frequency=Frequency.parse("monthly"),
+        day_count=DayCount.parse("act/365f"),
+        method=method,
+        disbursement_date=date(2025, 1, 10),
+    )
+    schedule = generate_schedule(terms)
+    kept_n = min(due_before, term - 1)
+    effective = schedule[kept_n].due_date  # instalments before it are kept
+    last = schedule[kept_n - 1] if kept_n else None
+    arrears = Arrears(
+        {last.seq: (last.principal * unpaid // 100, last.interest * unpaid // 100, 0)}
+        if last
+        else {},
+        penalty=unpaid,
+    )
+    params = {
+        "extension": {"periods": 3},
+        "capitalisation": {},
+        "rate_reduction": {"new_rate": str(rate / 2)},
+        "deferral": {"periods": 1},
+    }[kind]
+    future = sum(i.principal for i in schedule[kept_n:])
+    plan = plan_restructuring(
+        terms, schedule, arrears, future, RestructuringRequest.parse(kind, effective, params)
+    )
+    new = [i for i in plan.schedule if i.seq >= plan.first_new_seq]
+    assert sum(i.principal for i in new) == plan.new_principal
+    assert plan.new_principal == future + plan.capitalised
+    assert all(min(i.principal, i.interest, i.fee) >= 0 for i in plan.schedule)
+    dates = [i.due_date for i in plan.schedule]
+    assert dates == sorted(set(dates)) and new[0].due_date >= effective
+    assert plan.instalment == max(i.total for i in new) or method is Method.INTEREST_ONLY
