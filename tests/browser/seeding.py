@@ -1,0 +1,123 @@
+"""A small but real book for the browser tests: the sample feeds imported, a week of
+close of business run (so cases, KPIs and snapshots exist), one user per role,
+cases given to two collectors, a pending waiver and an open alert."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import insert, select, text
+
+from postloan.batch.pipeline import run_range
+from postloan.collections import service
+from postloan.collections.concessions import propose_waiver
+from postloan.commands.demo import sample_feeds_dir
+from postloan.config import load_settings
+from postloan.feeds.importer import import_directory
+from postloan.security.config import load_security_policy
+from postloan.security.users import add_user
+from postloan.store import open_store
+from postloan.store.tables_risk import Alert
+
+PASSWORD = "correct-horse-9"
+USERS = {
+    "col_a": "collector",
+    "col_b": "collector",
+    "sup": "supervisor",
+    "risk": "risk_manager",
+    "aud": "auditor",
+    "adm": "admin",
+    "off": "loan_officer",
+    "law": "legal",
+}
+CHEAP_ARGON2 = """security:
+  argon2_time_cost: 1
+  argon2_memory_kib: 64
+  argon2_parallelism: 1
+  login_attempts_per_minute: 1000
+"""
+FIRST_DAY = date(2026, 10, 1)
+DAYS = 7
+T0 = datetime(2026, 10, 8, 2, 0, tzinfo=UTC)
+
+
+def seed(home: Path) -> dict[str, int]:
+    """Fill the store of ``$POSTLOAN_HOME`` (= ``home``); returns ids the tests use."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.yaml").write_text(CHEAP_ARGON2, encoding="utf-8")
+    settings = load_settings()
+    store = open_store(settings)
+    try:
+        import_directory(sample_feeds_dir(), store)
+        run_range(store, [FIRST_DAY + timedelta(days=i) for i in range(DAYS)])
+        policy = load_security_policy(settings)
+        on = FIRST_DAY + timedelta(days=DAYS - 1)
+        with store.begin() as conn:
+            for name, role in USERS.items():
+                add_user(
+                    conn,
+                    username=name,
+                    role=role,
+                    password=PASSWORD,
+                    team="east",
+                    policy=policy,
+                    now=T0,
+                )
+            cases = [
+                r[0]
+                for r in conn.execute(
+                    text(
+                        "SELECT case_id FROM collection_cases WHERE closed_on IS NULL "
+                        "ORDER BY case_id"
+                    )
+                )
+            ]
+            for i, case_id in enumerate(cases):
+                case = service.get_case(conn, case_id)
+                service.assign(
+                    conn,
+                    case_id,
+                    "col_a" if i % 2 == 0 else "col_b",
+                    expected_version=case.version,
+                    actor="sup",
+                    role="supervisor",
+                )
+            waiver_loan = conn.execute(
+                text(
+                    "SELECT loan_id FROM loan_state_current WHERE penalty_outstanding > 0 "
+                    "ORDER BY loan_id"
+                )
+            ).scalar()
+            if waiver_loan is None:
+                raise AssertionError("the sample book has no penalty to waive")
+            waiver = propose_waiver(
+                conn,
+                loan_id=waiver_loan,
+                kind="penalty",
+                amount=100,
+                maker="col_a",
+                business_date=on,
+                reason="goodwill",
+            )
+            loan = conn.execute(select(text("loan_id")).select_from(text("loans"))).scalar()
+            conn.execute(
+                insert(Alert).values(
+                    alert_key=f"seed:{loan}",
+                    rule_id="dpd_jump",
+                    loan_id=loan,
+                    business_date=on,
+                    severity="high",
+                    owner_role="risk_manager",
+                    state="new",
+                    version=1,
+                    sla_due_at=T0 + timedelta(days=1),
+                    detail=json.dumps({"dpd": 31}),
+                    created_at=T0,
+                    updated_at=T0,
+                )
+            )
+        return {"cases": len(cases), "waiver": waiver}
+    finally:
+        store.close()

@@ -1,0 +1,147 @@
+"""The main journeys of issue 8 in a real browser, plus XSS and the auditor's refusals."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from browsing import Server, Watched, shot
+from playwright.sync_api import Page, expect
+from seeding import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+MASKED_PHONE = re.compile(r"^\d{3}\*{4}\d{4}$")
+XSS = "<script>alert(1)</script> ' OR 1=1 --"
+
+
+def login(page: Page, username: str, then: str = "/") -> None:
+    page.goto(f"/login?next={then}")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"**{then}")
+    expect(page.get_by_test_id("whoami")).to_contain_text(username)
+
+
+def csrf_of(page: Page) -> str:
+    return next(c["value"] for c in page.context.cookies() if c["name"] == "postloan_csrf")
+
+
+def test_collector_works_the_top_case(watched: Watched) -> None:
+    page = watched.page
+    login(page, "col_a", "/queue")
+    first = page.locator("a.case-link").first
+    case_url = first.get_attribute("href")
+    first.click()
+    page.wait_for_url(f"**{case_url}")
+    phone = page.get_by_test_id("phone").inner_text().strip()
+    assert MASKED_PHONE.match(phone), phone
+    assert "*" in page.get_by_test_id("national-id").inner_text()
+    expect(page.get_by_test_id("guard")).to_be_visible()
+    shot(page, "collector-case")
+
+    page.select_option("#contact-form select[name=outcome]", "right_party")
+    page.fill("#contact-form input[name=note]", "borrower will pay on Friday")
+    page.click("#contact-form button[type=submit]")
+    expect(page.get_by_role("status").first).to_contain_text("已登记联系记录")
+    expect(page.get_by_test_id("contacts")).to_contain_text("borrower will pay on Friday")
+
+    page.fill("#promise-form input[name=amount]", "500.00")
+    page.click("#promise-form button[type=submit]")
+    expect(page.get_by_role("status").first).to_contain_text("已登记还款承诺")
+    expect(page.get_by_test_id("promises")).to_contain_text("500.00")
+    expect(page.get_by_test_id("promises")).to_contain_text("open")
+    shot(page, "collector-promise")
+    assert not watched.dialogs
+
+
+def test_stale_form_gets_a_friendly_conflict(watched: Watched) -> None:
+    page = watched.page
+    login(page, "col_b", "/queue")
+    page.locator("a.case-link").first.click()
+    page.wait_for_selector("#contact-form")
+    # someone else moves the case: the form's version is now stale
+    page.evaluate("document.querySelector('#promise-form input[name=version]').value = '1'")
+    page.fill("#promise-form input[name=amount]", "100")
+    page.click("#promise-form button[type=submit]")
+    expect(page.get_by_role("alert")).to_contain_text("刷新页面")
+
+
+def test_xss_payload_in_a_note_is_shown_as_text(watched: Watched) -> None:
+    page = watched.page
+    login(page, "col_a", "/queue")
+    page.locator("a.case-link").nth(1).click()
+    page.wait_for_selector("#contact-form")
+    page.fill("#contact-form input[name=note]", XSS)
+    page.click("#contact-form button[type=submit]")
+    note = page.get_by_test_id("contacts").locator("td.note").first
+    expect(note).to_have_text(XSS)
+    page.reload()
+    expect(page.get_by_test_id("contacts").locator("td.note").first).to_have_text(XSS)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.content()
+    assert page.locator("td.note script").count() == 0
+    assert not watched.dialogs, watched.dialogs
+
+
+def test_supervisor_approves_a_waiver(watched: Watched, server: Server) -> None:
+    page = watched.page
+    login(page, "sup", "/approvals")
+    row = page.locator(f"#approval-{server.ids['waiver']}")
+    expect(row).to_contain_text("waiver")
+    shot(page, "supervisor-approvals")
+    row.locator("input[name=reason]").fill("checked the arrears")
+    row.get_by_role("button", name="批准").click()
+    expect(row).to_contain_text("已批准")
+    page.reload()
+    expect(page.locator(f"#approval-{server.ids['waiver']}")).to_have_count(0)
+
+
+def test_risk_manager_dry_runs_a_strategy(watched: Watched) -> None:
+    page = watched.page
+    login(page, "risk", "/")
+    expect(page.locator("#chart-trend canvas")).to_have_count(1)
+    expect(page.locator("#chart-rolls canvas")).to_have_count(1)
+    shot(page, "risk-dashboard")
+    page.click("#lang-switch")
+    expect(page.locator("h1")).to_contain_text("Portfolio dashboard")
+    page.goto("/strategy")
+    page.click("#dry-run-form button[type=submit]")
+    result = page.get_by_test_id("dry-run-result")
+    expect(result).to_contain_text("loans considered")
+    shot(page, "risk-dry-run")
+
+
+def test_auditor_reads_everything_and_changes_nothing(watched: Watched, server: Server) -> None:
+    page = watched.page
+    login(page, "aud", "/queue")
+    page.locator("a.case-link").first.click()
+    page.wait_for_selector("[data-testid=borrower]")
+    assert page.locator("#contact-form, #promise-form, #restructuring-form").count() == 0
+    expect(page.get_by_text("只读")).to_be_visible()
+    case_id = page.url.rstrip("/").rsplit("/", 1)[1]
+    page.goto("/audit")
+    page.get_by_role("button", name="校验完整性").click()
+    expect(page.get_by_test_id("verify")).to_contain_text("校验通过")
+    shot(page, "auditor-audit-log")
+    page.goto("/approvals")
+    assert page.locator("[data-testid=waiting] button").count() == 0
+
+    # the server refuses every change, whatever the page shows
+    headers = {"X-CSRF-Token": csrf_of(page)}
+    attempts = {
+        f"/cases/{case_id}/contacts": {"version": "1", "outcome": "right_party"},
+        f"/cases/{case_id}/promises": {
+            "version": "1",
+            "amount": "10",
+            "promised_date": "2026-10-08",
+        },
+        f"/approvals/{server.ids['waiver'] + 100}/approve": {"reason": "x"},
+        "/users": {"username": "mallory", "role": "admin", "password": "long-enough-1"},
+        "/alerts/1/ack": {"version": "1"},
+    }
+    for path, form in attempts.items():
+        response = page.request.post(path, form=form, headers=headers)
+        assert response.status in (403, 404), (path, response.status)
+        if "approve" not in path:
+            assert response.status == 403, (path, response.status)

@@ -1,0 +1,248 @@
+"""The web UI over HTTP (TestClient): pages per role, data scope, CSRF, escaping,
+conflicts, the auditor's refusals and the language switch."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from api_fixtures import T0, Api, make_api, seed_case, write_test_config
+from sqlalchemy import text
+
+from postloan.batch.steps.kpi import CATEGORIES
+from postloan.collections.states import ContactOutcome
+from postloan.feeds.importer import import_directory
+from postloan.security.config import load_security_policy
+from postloan.security.users import add_user
+from postloan.web.i18n import TEXT
+from postloan.web.pages import ENV, NAV
+
+PASSWORD = "correct-horse-9"
+PEOPLE = {
+    "co": "collector",
+    "co2": "collector",
+    "su": "supervisor",
+    "rm": "risk_manager",
+    "au": "auditor",
+    "ad": "admin",
+    "O01": "loan_officer",
+    "le": "legal",
+}
+XSS = "<script>alert(1)</script>' OR 1=1 --"
+TEMPLATES = Path(__file__).parents[2] / "src" / "postloan" / "web" / "templates"
+
+
+@pytest.fixture
+def web(database_url: str, postloan_home: Path, data_dir: Path) -> Iterator[Api]:
+    write_test_config(postloan_home)
+    for api in make_api(database_url):
+        import_directory(data_dir / "feeds" / "good", api.store)
+        policy = load_security_policy(api.store.settings)
+        with api.store.begin() as conn:
+            for name, role in PEOPLE.items():
+                add_user(conn, username=name, role=role, password=PASSWORD, policy=policy, now=T0)
+            seed_case(conn, "B001", "L001", collector="co")
+        yield api
+
+
+def login(api: Api, username: str) -> str:
+    """Log ``username`` in through the web form; the session's CSRF token."""
+    api.client.cookies.clear()
+    page = api.client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token is not None
+    done = api.client.post(
+        "/login",
+        data={"username": username, "password": PASSWORD, "csrf_token": token.group(1)},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303, done.text
+    return str(api.client.cookies.get("postloan_csrf"))
+
+
+def case_id(api: Api) -> int:
+    with api.store.begin() as conn:
+        return int(conn.execute(text("SELECT MIN(case_id) FROM collection_cases")).scalar_one())
+
+
+def htmx(csrf: str) -> dict[str, str]:
+    return {"X-CSRF-Token": csrf, "HX-Request": "true"}
+
+
+def test_anonymous_is_sent_to_the_login_page(web: Api) -> None:
+    for path in ("/", "/queue", "/cases/1", "/audit"):
+        response = web.client.get(path, follow_redirects=False)
+        assert response.status_code == 303
+        assert response.headers["location"].startswith("/login?next=")
+    assert web.client.post("/cases/1/contacts", data={}, follow_redirects=False).status_code in (
+        303,
+        422,
+    )
+
+
+def test_wrong_password_shows_the_form_again(web: Api) -> None:
+    page = web.client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token is not None
+    response = web.client.post(
+        "/login", data={"username": "co", "password": "nope-nope", "csrf_token": token.group(1)}
+    )
+    assert response.status_code == 401
+    assert "用户名或密码错误" in response.text
+    assert "postloan_session" not in web.client.cookies
+
+
+@pytest.mark.parametrize("username", sorted(PEOPLE))
+def test_every_page_answers_by_role(web: Api, username: str) -> None:
+    from postloan.security.permissions import has_permission
+
+    login(web, username)
+    role = PEOPLE[username]
+    home = web.client.get("/")
+    assert home.status_code == (200 if has_permission(role, "kpi.view") else 403)
+    for path, permission, _key in NAV:
+        response = web.client.get(path)
+        expected = 200 if has_permission(role, permission) else 403
+        assert response.status_code == expected, (path, role, response.text[:300])
+        assert "Traceback" not in response.text
+    if has_permission(role, "kpi.view"):
+        links = set(re.findall(r'<a href="(/[a-z]*)" class', home.text))
+        assert links == {p for p, perm, _ in NAV if has_permission(role, perm)}
+
+
+def test_case_page_is_masked_and_scoped(web: Api) -> None:
+    cid = case_id(web)
+    login(web, "co")
+    page = web.client.get(f"/cases/{cid}")
+    assert page.status_code == 200
+    assert "138****5678" in page.text
+    assert "13812345678" not in page.text
+    assert "110***********1234" in page.text
+    assert 'id="contact-form"' in page.text and 'id="promise-form"' in page.text
+    login(web, "co2")
+    other = web.client.get(f"/cases/{cid}")
+    assert other.status_code == 404
+    assert "不在您的数据范围内" in other.text
+    assert web.client.get("/cases/999999").status_code == 404
+
+
+def test_contact_promise_conflict_and_escaping(web: Api) -> None:
+    cid = case_id(web)
+    csrf = login(web, "co")
+    no_csrf = web.client.post(
+        f"/cases/{cid}/contacts", data={"version": "1", "outcome": "right_party"}
+    )
+    assert no_csrf.status_code == 403
+    logged = web.client.post(
+        f"/cases/{cid}/contacts",
+        data={"version": "1", "outcome": "right_party", "note": XSS},
+        headers=htmx(csrf),
+    )
+    assert logged.status_code == 200
+    assert "已登记联系记录" in logged.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;&#39; OR 1=1 --" in logged.text
+    assert "<script>alert(1)" not in logged.text
+    stale = web.client.post(
+        f"/cases/{cid}/promises",
+        data={"version": "1", "amount": "120.50", "promised_date": "2026-12-01"},
+        headers=htmx(csrf),
+    )
+    assert 'role="alert"' in stale.text and "刷新页面" in stale.text
+    version = re.search(r'name="version" value="(\d+)"', logged.text)
+    assert version is not None
+    promised = web.client.post(
+        f"/cases/{cid}/promises",
+        data={"version": version.group(1), "amount": "120.50", "promised_date": "2026-12-01"},
+        headers=htmx(csrf),
+    )
+    assert "已登记还款承诺" in promised.text
+    with web.store.begin() as conn:
+        stored = conn.execute(
+            text("SELECT amount, state FROM collection_promises WHERE case_id = :c"), {"c": cid}
+        ).one()
+        note = conn.execute(
+            text("SELECT note FROM collection_contacts WHERE case_id = :c"), {"c": cid}
+        ).scalar_one()
+    assert tuple(stored) == (12050, "open")
+    assert note == XSS  # stored as typed, rendered escaped
+    bad = web.client.post(
+        f"/cases/{cid}/promises",
+        data={"version": "99", "amount": "1.234", "promised_date": "2026-12-01"},
+        headers=htmx(csrf),
+    )
+    assert "两位小数" in bad.text or "two decimals" in bad.text
+    direct = web.client.post(
+        f"/cases/{cid}/promises",
+        data={"version": "1", "amount": "10", "promised_date": "2026-12-01"},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert direct.status_code == 409
+
+
+def test_the_auditor_reads_but_every_change_is_refused(web: Api) -> None:
+    cid = case_id(web)
+    csrf = login(web, "au")
+    page = web.client.get(f"/cases/{cid}")
+    assert page.status_code == 200
+    assert "contact-form" not in page.text and "只读" in page.text
+    refused = {
+        f"/cases/{cid}/contacts": {"version": "1", "outcome": "right_party"},
+        f"/cases/{cid}/promises": {"version": "1", "amount": "1", "promised_date": "2026-12-01"},
+        f"/cases/{cid}/restructurings": {"loan_id": "L001", "kind": "extension"},
+        "/users": {"username": "mallory", "role": "admin", "password": "long-enough-1"},
+        "/alerts/1/ack": {"version": "1"},
+    }
+    for path, form in refused.items():
+        response = web.client.post(path, data=form, headers={"X-CSRF-Token": csrf})
+        assert response.status_code == 403, (path, response.status_code)
+    with web.store.begin() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM collection_contacts")).scalar() == 0
+        assert conn.execute(text("SELECT COUNT(*) FROM users")).scalar() == len(PEOPLE)
+    verified = web.client.post("/audit/verify", headers=htmx(csrf))
+    assert verified.status_code == 200 and "校验通过" in verified.text
+
+
+def test_admin_adds_a_user_and_audit_log_pages(web: Api) -> None:
+    csrf = login(web, "ad")
+    added = web.client.post(
+        "/users",
+        data={"username": "newbie", "role": "collector", "password": "long-enough-1"},
+        headers=htmx(csrf),
+    )
+    assert "已新增用户 newbie" in added.text
+    csrf = login(web, "au")
+    first = web.client.get("/audit?action=user.create")
+    assert first.status_code == 200 and "newbie" in first.text
+    assert web.client.get("/audit?page=999").status_code == 200
+
+
+def test_language_switch_and_formatting(web: Api) -> None:
+    login(web, "rm")
+    assert "资产质量总览" in web.client.get("/").text
+    english = web.client.get("/?lang=en")
+    assert "Portfolio dashboard" in english.text and 'lang="en"' in english.text
+    switched = web.client.get(
+        "/lang/en", headers={"referer": "http://testserver/queue"}, follow_redirects=False
+    )
+    assert switched.headers["location"] == "/queue"
+    assert "postloan_lang=en" in switched.headers["set-cookie"]
+    web.client.cookies.set("postloan_lang", "en")
+    page = web.client.get("/queue")
+    assert "My work queue" in page.text
+
+
+def test_every_text_key_in_the_templates_exists() -> None:
+    used: set[str] = set()
+    for template in TEMPLATES.glob("*.html"):
+        used |= set(
+            re.findall(
+                r"""_\(\s*["']([a-z0-9_.]*[a-z0-9_])["']\s*[,)]""", template.read_text("utf-8")
+            )
+        )
+        ENV.get_template(template.name)  # parses
+    assert len(used) > 50, "too few text keys found"
+    used |= {f"cat.{c}" for c in CATEGORIES} | {f"outcome.{o.value}" for o in ContactOutcome}
+    assert used <= set(TEXT), sorted(used - set(TEXT))
+    assert all(len(pair) == 2 and all(pair) for pair in TEXT.values())
