@@ -257,3 +257,21 @@ def test_borrower_time_zone_from_the_contact_profile(store: Store) -> None:
     # 09:00 in Shanghai is 07:00 in Urumqi (UTC+6): deferred
     report = _dispatcher(store, MORNING).run_once()
     assert report.deferred == 1
+
+
+def test_bad_data_of_one_message_does_not_stop_the_others(store: Store) -> None:
+    _setup(store, n=2)
+    with store.begin() as conn:
+        conn.execute(
+            insert(ContactProfile).values(
+                borrower_id="B0", time_zone="Mars/Olympus", updated_at=MORNING
+            )
+        )
+    sms = FakeSender("sms")
+    report = _dispatcher(store, MORNING, sms=sms).run_once()
+    assert (report.sent, report.dead) == (1, 1)
+    with store.begin() as conn:
+        reason = conn.execute(
+            select(ContactOutbox.reason).where(ContactOutbox.loan_id == "L0")
+        ).scalar_one()
+    assert "unknown time zone 'Mars/Olympus'" in reason

@@ -273,7 +273,13 @@ class Dispatcher:
             optouts = records.opt_outs(conn, borrower_ids)
             since = min(r.business_date for r in rows)
             loans = records.loans_now(conn, sorted({r.loan_id for r in rows}), since)
-        return [self._decide_one(r, now, people, past, optouts, loans) for r in rows]
+        out = []
+        for row in rows:
+            try:
+                out.append(self._decide_one(row, now, people, past, optouts, loans))
+            except PostLoanError as err:  # bad data of one message must not stop the rest
+                out.append(_Decision(row, state=S.DEAD, reason=str(err)))
+        return out
 
     def _decide_one(
         self,
