@@ -45,8 +45,7 @@ def _register() -> None:
     import postloan.commands.simulate  # noqa: F401
     import postloan.commands.state  # noqa: F401
     import postloan.commands.strategy  # noqa: F401
-    from postloan.commands import approvals, keys, serve, user  # noqa: F401
-    from postloan.commands import schedule  # noqa: F401
+    from postloan.commands import approvals, keys, schedule, serve, user  # noqa: F401
 
 
 def main() -> None:

@@ -178,6 +178,8 @@ class _Inputs:
         self.business_date = business_date
         prev = business_date - timedelta(days=1)
         self.prev_path: Path | None = None
+        self.contacts: pl.DataFrame | None = None
+        self.promises: pl.DataFrame | None = None
         if prev in snapshots.dates("loan_state"):
             self.prev_path = snapshots.partition_dir("loan_state", prev) / PART_FILE
 
@@ -205,6 +207,23 @@ class _Inputs:
             return self.prev_slice(frames.loans.select("loan_id"), list(COMPARED)).select(COMPARED)
         day = self.business_date - timedelta(days=1)
         return compute_states(frames, day, policy, engine, master).select(COMPARED)
+
+    def load_contact_history(self, store: Store) -> None:
+        """The contact attempts and promises of the last 90 days (from the
+        operational store, once per date) for the contact features."""
+        from postloan.risk.contact_history import contact_frames
+
+        with store.begin() as conn:
+            self.contacts, self.promises = contact_frames(conn, self.business_date)
+
+    def contact_history(self, loan_ids: pl.DataFrame) -> dict[str, pl.DataFrame]:
+        """This partition's rows of the contact history (empty before it is loaded)."""
+        if self.contacts is None or self.promises is None:
+            return {}
+        return {
+            "contacts": self.contacts.join(loan_ids, on="loan_id", how="semi"),
+            "promises": self.promises.join(loan_ids, on="loan_id", how="semi"),
+        }
 
     def history(self, loan_ids: pl.DataFrame) -> pl.DataFrame:
         end = self.business_date - timedelta(days=1)
@@ -244,7 +263,13 @@ def _start_run(store: Store, business_date: date, engine: str, now: datetime) ->
 
 
 def ensure_book(store: Store) -> None:
-    """Build the Parquet book mirror from the store when there is none yet."""
+    """Build the Parquet book mirror from the store when there is none yet, or
+    rebuild it when a service changed the book since (a restructuring, waiver or
+    write-off applied on approval marks it stale)."""
+    from postloan.collections.servicing import refresh_book_if_stale
+
+    if refresh_book_if_stale(store):
+        return
     try:
         partition_count(book_dir(store.settings.home))
     except NotFound:
@@ -284,13 +309,15 @@ def run_date(
     for step in steps:
         if step.scope == "partition":
             spilled.update(step.writes)
+    if "FEATURES" in names:
+        inputs.load_contact_history(store)
     spill = Spill(settings.home / WORK_DIR)
     spark = _spark_states(root, spill, business_date, policy, master, inputs, names, engine)
     report("date_start", date=business_date.isoformat(), partitions=parts, run_id=run_id)
     loans = 0
     for i in range(parts):
         frames = read_partition(root, i)
-        ctx = StepContext(business_date, policy, {})
+        ctx = StepContext(business_date, policy, {}, settings)
         ctx.frames.update(
             loans=frames.loans,
             schedules=frames.schedules,
@@ -311,7 +338,8 @@ def run_date(
             else:
                 ctx.frames["prev_state"] = inputs.prev_state(frames, policy, engine, master)
         if "FEATURES" in names:
-            ctx.frames["history"] = inputs.history(frames.loans.select("loan_id"))
+            ctx.frames["history"] = inputs.history(ids)
+            ctx.frames.update(inputs.contact_history(ids))
         for step in steps:
             if step.scope == "partition":
                 step.run(ctx)
@@ -324,7 +352,7 @@ def run_date(
         report("partition_done", date=business_date.isoformat(), partition=i + 1, of=parts)
     if "state" not in spill:
         raise NotFound("the book mirror has no partitions; import the feeds first")
-    whole = StepContext(business_date, policy, DateFrames(spill))
+    whole = StepContext(business_date, policy, DateFrames(spill), settings)
     for step in steps:
         if step.scope == "date":
             step.run(whole)

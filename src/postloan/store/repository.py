@@ -38,6 +38,10 @@ LOANS_FRAME_SCHEMA: dict[str, pl.DataType] = {
     "branch": pl.Utf8(),
     "currency": pl.Utf8(),
     "fee_per_period": pl.Int64(),
+    # origination attributes the risk features read (not used by the servicing rules)
+    "region": pl.Utf8(),
+    "channel": pl.Utf8(),
+    "monthly_income": pl.Int64(),  # the borrower's, from the borrowers feed
 }
 
 
@@ -106,8 +110,12 @@ def get_loan_flags(conn: Connection, loan_id: str) -> dict[str, str]:
 
 def loans_frame(conn: Connection) -> pl.DataFrame:
     """Every loan, typed like the validated loans feed (for the batch)."""
-    cols = ", ".join(LOANS_FRAME_SCHEMA)
-    return read_frame(conn, f"SELECT {cols} FROM loans ORDER BY loan_id", LOANS_FRAME_SCHEMA)
+    cols = ", ".join(f"b.{c}" if c == "monthly_income" else f"l.{c}" for c in LOANS_FRAME_SCHEMA)
+    sql = (
+        f"SELECT {cols} FROM loans l LEFT JOIN borrowers b ON b.borrower_id = l.borrower_id "
+        "ORDER BY l.loan_id"
+    )
+    return read_frame(conn, sql, LOANS_FRAME_SCHEMA)
 
 
 def schedules_frame(conn: Connection) -> pl.DataFrame:

@@ -23,8 +23,11 @@ def store_frames(
     result: SimResult,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """(loans, schedules, transactions, marks) typed like ``postloan.store.repository``."""
-    loans = result.loans.with_columns(pl.lit(None, pl.Date).alias("first_due_date")).select(
-        list(LOANS_FRAME_SCHEMA)
+    income = result.borrowers.select("borrower_id", "monthly_income")
+    loans = (
+        result.loans.with_columns(pl.lit(None, pl.Date).alias("first_due_date"))
+        .join(income, on="borrower_id", how="left", maintain_order="left")
+        .select(pl.col(c).cast(t) for c, t in LOANS_FRAME_SCHEMA.items())
     )
     schedules = result.schedules.sort("loan_id", "seq").with_columns(
         (

@@ -95,6 +95,8 @@ class StepContext:
     business_date: date
     policy: ServicingPolicy
     frames: dict[str, pl.DataFrame]
+    #: the installation's settings (models, keys, config) for steps that read them
+    settings: Settings | None = None
 
 
 @dataclass(frozen=True, slots=True)
