@@ -49,7 +49,8 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "valid_fraction": 0.2,
     "calibration": "auto",
 }
-CHUNK = 8192
+CHUNK = 65536
+BLOCK = 8192
 THREADS = 2
 
 
@@ -141,26 +142,28 @@ class LgbmEngine:
             raise ValueError(f"unknown reason method {method!r} (path or shap)")
         tables = self._feature_major()
         raw = np.empty(n)
-        contrib = np.empty((n, self.n_features))
+        contrib = np.empty((n, self.n_features), dtype=np.float32)
 
         def work(start: int) -> None:
-            rows = slice(start, min(n, start + CHUNK))
-            leaf = self.booster.predict(X[rows], pred_leaf=True, num_threads=1)
-            leaf = np.ascontiguousarray(np.asarray(leaf, dtype=np.int32).reshape(-1, len(tables)).T)
-            m = leaf.shape[1]
-            acc = np.zeros((self.n_features, m), dtype=np.float32)
-            total = np.zeros(m)
-            tmp = np.empty(m, dtype=np.float32)
-            for (features, table, values), li in zip(tables, leaf, strict=True):
-                total += np.take(values, li)
-                for j, f in enumerate(features):
-                    np.take(table[j], li, out=tmp)
-                    acc[f] += tmp
-            raw[rows] = total
-            contrib[rows] = acc.T
+            stop = min(n, start + CHUNK)
+            leaves = self.booster.predict(X[start:stop], pred_leaf=True, num_threads=1)
+            leaves = np.asarray(leaves, dtype=np.int32).reshape(-1, len(tables))
+            for lo in range(0, stop - start, BLOCK):
+                leaf = np.ascontiguousarray(leaves[lo : lo + BLOCK].T)
+                m = leaf.shape[1]
+                acc = np.zeros((self.n_features, m), dtype=np.float32)
+                total = np.zeros(m)
+                tmp = np.empty(m, dtype=np.float32)
+                for (features, table, values), li in zip(tables, leaf, strict=True):
+                    total += np.take(values, li)
+                    for j, f in enumerate(features):
+                        np.take(table[j], li, out=tmp)
+                        acc[f] += tmp
+                raw[start + lo : start + lo + m] = total
+                contrib[start + lo : start + lo + m] = acc.T
 
-        # One chunk per task: the C prediction and NumPy's gathers release the GIL, so
-        # two threads keep both cores busy; chunks of 8k rows keep the sums in cache.
+        # The C prediction and NumPy's gathers release the GIL, so two threads keep
+        # both cores busy; blocks of 8k rows keep the sums in cache.
         with ThreadPoolExecutor(max_workers=THREADS) as pool:
             list(pool.map(work, range(0, n, CHUNK)))
         return raw, contrib

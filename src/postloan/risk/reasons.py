@@ -10,6 +10,8 @@ without one falls back to a generic sentence that names it.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import polars as pl
 
@@ -24,6 +26,7 @@ __all__ = [
 ]
 
 LANGS = ("zh-CN", "en")
+BLOCK = 16384
 REASONS = 3
 
 #: feature → {"zh-CN": …, "en": …}; extended by :func:`register_feature_text`.
@@ -60,15 +63,20 @@ def top_drivers(drivers: np.ndarray, k: int = REASONS) -> np.ndarray:
     out = np.full((n, k), -1, dtype=np.int64)
     if p == 0 or n == 0:
         return out
-    # k passes of argmax (the first of equal maxima: ties go to the earlier feature)
-    # are several times faster than a partial sort of every row.
-    d = np.nan_to_num(drivers.astype(np.float32, copy=True), nan=0.0)
-    rows = np.arange(n)
-    for j in range(min(k, p)):
-        best = np.argmax(d, axis=1)
-        value = d[rows, best]
-        out[:, j] = np.where(value > 0, best, -1)
-        d[rows, best] = -np.inf
+
+    def block(lo: int) -> None:
+        # k passes of argmax (the first of equal maxima: ties go to the earlier
+        # feature) over a cache-sized block beat a partial sort of every row.
+        d = np.nan_to_num(drivers[lo : lo + BLOCK].astype(np.float32, copy=True), nan=0.0)
+        rows = np.arange(d.shape[0])
+        for j in range(min(k, p)):
+            best = np.argmax(d, axis=1)
+            value = d[rows, best]
+            out[lo : lo + d.shape[0], j] = np.where(value > 0, best, -1)
+            d[rows, best] = -np.inf
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(block, range(0, n, BLOCK)))
     return out
 
 
