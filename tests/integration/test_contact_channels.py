@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
@@ -206,3 +208,40 @@ def test_cli_without_endpoints_says_messages_stay_queued(store: Store) -> None:
     assert (
         "sms: 1 message(s) stay queued: no endpoint configured (set POSTLOAN_SMS_URL)" in out.stdout
     )
+
+
+def test_cli_runs_until_interrupted(store: Store, gateway: GatewayStub) -> None:
+    with store.begin() as conn:
+        add_borrower(store, conn, "B0")
+        add_loan(conn, "L0", "B0", dpd=5, overdue=123456)
+        queue_overdue(conn, "L0", "B0")
+    env = {**os.environ, "POSTLOAN_SMS_URL": gateway.url}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "postloan",
+            "dispatch",
+            "--now",
+            MORNING.isoformat(),
+            "--poll",
+            "0.2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().startswith("dispatching (inapp, sms)")
+        deadline = time.monotonic() + 60
+        while not gateway.received.messages and time.monotonic() < deadline:
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "sent 1," in out
+    assert len(gateway.received.messages) == 1
