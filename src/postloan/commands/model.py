@@ -106,8 +106,8 @@ def train_command(
         load_settings(),
         purpose,
         window=window,
-        kind=kind,
-        seed=seed,  # type: ignore[arg-type]
+        kind=kind,  # type: ignore[arg-type]
+        seed=seed,
         truth=truth,
     )
     _emit(doc, as_json, f"{purpose} {kind} model {doc['model_id']} (out-of-time test)")

@@ -37,7 +37,8 @@ class Calibrator:
             p = np.interp(r, np.asarray(self.x), np.asarray(self.y))
         else:
             p = 1.0 / (1.0 + np.exp(-(self.a * r + self.b)))
-        return np.clip(p, P_MIN, 1 - P_MIN)
+        out: np.ndarray = np.clip(p, P_MIN, 1 - P_MIN)
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         return {"method": self.method, "a": self.a, "b": self.b, "x": self.x, "y": self.y}

@@ -81,7 +81,8 @@ def _shares(values: np.ndarray, edges: Sequence[float]) -> list[float]:
     counts = np.bincount(idx, minlength=len(edges) + 1).astype(np.float64)
     counts = np.append(counts, missing.sum())
     total = max(v.size, 1)
-    return (counts / total).tolist()
+    shares: list[float] = (counts / total).tolist()
+    return shares
 
 
 def _psi(expected: np.ndarray, actual: np.ndarray) -> float:

@@ -70,7 +70,8 @@ class TrainedModel:
         """Points of probabilities ``p`` (base/PDO transform of the log-odds)."""
         factor = self.points["pdo"] / math.log(2)
         offset = self.points["base_points"] - factor * math.log(self.points["base_odds"])
-        return offset + factor * (np.log1p(-p) - np.log(p))
+        out: np.ndarray = offset + factor * (np.log1p(-p) - np.log(p))
+        return out
 
     def bands_of(self, p: np.ndarray) -> pl.Series:
         idx = np.searchsorted(np.asarray(self.band_edges), p, side="right")
