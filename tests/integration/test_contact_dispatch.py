@@ -275,3 +275,25 @@ def test_bad_data_of_one_message_does_not_stop_the_others(store: Store) -> None:
             select(ContactOutbox.reason).where(ContactOutbox.loan_id == "L0")
         ).scalar_one()
     assert "unknown time zone 'Mars/Olympus'" in reason
+
+
+def test_cn_daily_sms_cap_defers_the_fourth_message_to_tomorrow(store: Store) -> None:
+    with store.begin() as conn:
+        add_borrower(store, conn, "B0")
+        for i in range(4):
+            add_loan(conn, f"L{i}", "B0", dpd=5, overdue=123456)
+            queue_overdue(conn, f"L{i}", "B0")
+    sms = FakeSender("sms")
+    report = _dispatcher(store, MORNING, sms=sms).run_once()
+    assert (report.sent, report.deferred) == (3, 1)
+    with store.begin() as conn:
+        row = conn.execute(select(ContactOutbox).where(ContactOutbox.state == "queued")).one()
+    assert row.reason == "3 sms attempts today on this contact method (limit 3)"
+    assert row.not_before.replace(tzinfo=UTC) == datetime(2026, 3, 4, 8, tzinfo=SH)
+    # a message planned later the same day: the guard counts today's three from the store
+    with store.begin() as conn:
+        add_loan(conn, "L9", "B0", dpd=5, overdue=123456)
+        queue_overdue(conn, "L9", "B0")
+    later = _dispatcher(store, MORNING + timedelta(hours=3), sms=sms).run_once()
+    assert (later.sent, later.deferred) == (0, 1)
+    assert _dispatcher(store, datetime(2026, 3, 4, 8, tzinfo=SH), sms=sms).run_once().sent == 2
