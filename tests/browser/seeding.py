@@ -39,7 +39,7 @@ CHEAP_ARGON2 = """security:
   login_attempts_per_minute: 1000
 """
 FIRST_DAY = date(2026, 10, 1)
-DAYS = 7
+DAYS = 4
 T0 = datetime(2026, 10, 8, 2, 0, tzinfo=UTC)
 
 

@@ -52,7 +52,13 @@ def test_collector_works_the_top_case(watched: Watched) -> None:
     expect(page.get_by_role("status").first).to_contain_text("已登记还款承诺")
     expect(page.get_by_test_id("promises")).to_contain_text("500.00")
     expect(page.get_by_test_id("promises")).to_contain_text("open")
+    expect(page.get_by_test_id("case-state")).to_have_text("promise_to_pay")
     shot(page, "collector-promise")
+
+    page.select_option("#restructuring-form select[name=kind]", "extension")
+    page.fill("#restructuring-form input[name=periods]", "6")
+    page.click("#restructuring-form button[type=submit]")
+    expect(page.get_by_role("status").first).to_contain_text("已提交重组提议")
     assert not watched.dialogs
 
 

@@ -246,3 +246,23 @@ def test_every_text_key_in_the_templates_exists() -> None:
     used |= {f"cat.{c}" for c in CATEGORIES} | {f"outcome.{o.value}" for o in ContactOutcome}
     assert used <= set(TEXT), sorted(used - set(TEXT))
     assert all(len(pair) == 2 and all(pair) for pair in TEXT.values())
+
+
+def test_restructuring_form_checks_scope_and_reports_service_refusals(web: Api) -> None:
+    cid = case_id(web)
+    csrf = login(web, "co")
+    # no close of business has run: the service refuses, the page says why
+    refused = web.client.post(
+        f"/cases/{cid}/restructurings",
+        data={"loan_id": "L001", "kind": "extension", "periods": "6", "reason": "hardship"},
+        headers=htmx(csrf),
+    )
+    assert 'role="alert"' in refused.text and "no principal outstanding" in refused.text
+    elsewhere = web.client.post(
+        f"/cases/{cid}/restructurings",
+        data={"loan_id": "L002", "kind": "extension", "periods": "6"},
+        headers=htmx(csrf),
+    )
+    assert "is not part of case" in elsewhere.text
+    with web.store.begin() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM approvals")).scalar() == 0
