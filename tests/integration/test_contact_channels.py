@@ -245,3 +245,36 @@ def test_cli_runs_until_interrupted(store: Store, gateway: GatewayStub) -> None:
     assert proc.returncode == 0, err
     assert "sent 1," in out
     assert len(gateway.received.messages) == 1
+
+
+def test_smtp_login_from_the_url(store: Store) -> None:
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    logins: list[tuple[bytes, bytes]] = []
+
+    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:  # noqa: ARG001
+        assert isinstance(data, LoginPassword)
+        logins.append((data.login, data.password))
+        return AuthResult(success=data.password == b"s3cret")
+
+    inbox = _Inbox()
+    port = _free_port()
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=authenticator,
+        auth_require_tls=False,
+    )
+    controller.start()
+    try:
+        with store.begin() as conn:
+            add_borrower(store, conn, "B0", email="zhang@example.cn")
+            add_loan(conn, "L0", "B0", dpd=5, overdue=123456)
+            queue_overdue(conn, "L0", "B0", channel="email")
+        good = ContactSettings(smtp_url=f"smtp://mailer:s3cret@127.0.0.1:{port}")
+        assert _run(store, good).sent == 1
+    finally:
+        controller.stop()
+    assert logins == [(b"mailer", b"s3cret")]
+    assert len(inbox.mails) == 1
