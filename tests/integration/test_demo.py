@@ -26,6 +26,7 @@ def test_demo_summary_is_stable_across_reruns() -> None:
     match = re.search(r"Portfolio on 2026-10-31: (\d+) open loans", first.stdout)
     assert match and 0 < int(match.group(1)) <= 47
     assert "close of business" in first.stdout
+    assert "demo_collector" in first.stdout and "demo_auditor" in first.stdout  # logins
     second = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy(), check=False)
     assert second.returncode == 0, second.stderr
     summary = re.compile(r"Portfolio on .*", re.S)

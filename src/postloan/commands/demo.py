@@ -2,9 +2,11 @@
 
 It simulates a loan book (about 20k loans over 18 months by default), imports
 the feed files into ``POSTLOAN_HOME`` (a re-run changes nothing), runs the
-close of business for every day of the last two months (``--eod-days``), and
-prints the portfolio KPIs of the last day. The web UI is a later issue: until it
-lands the demo says so instead of pretending.
+close of business for every day of the last two months (``--eod-days``) with
+collections strategy, alerts and the outbox, creates one user per role (fresh
+passwords printed on every run), prints the portfolio KPIs of the last day, and
+then serves the web UI, the API and the dispatcher (``postloan serve``) until
+interrupted (``--no-serve`` stops after the summary).
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ def demo_command(
     eod_days: Annotated[
         int, typer.Option("--eod-days", help="Run the close of business for this many days")
     ] = 61,
+    host: Annotated[str, typer.Option("--host", help="Interface to serve on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to serve on")] = 8000,
 ) -> None:
     """Simulate a book, import it, compute every loan's state and print a portfolio summary."""
     from postloan.commands.importing import print_report
@@ -67,7 +71,9 @@ def demo_command(
         report = import_directory(feeds)
     print_report(report, console)
 
+    logins = demo_users(settings)  # before the closes, so collectors get cases assigned
     kpi = close_recent_days(settings, business_date, eod_days, console)
+    print_logins(logins, console)
     print_summary(kpi, console)
     example = _delinquent_example(settings, business_date)
     if example:
@@ -76,10 +82,48 @@ def demo_command(
             highlight=False,
         )
     if not no_serve:
+        from postloan.commands.serve import run_server
+
         console.print(
-            "The web UI is not built yet (open issue: REST API and web UI); nothing to serve.",
+            f"Serving the web UI at http://{host}:{port}/ (API: /api/v1, /openapi.json); "
+            "Ctrl-C to stop.",
             highlight=False,
         )
+        run_server(settings, host, port)
+
+
+def demo_users(settings: Settings) -> dict[str, tuple[str, str]]:
+    """One user per role (``demo_<role>``), each with a new random password; the
+    passwords exist only in this run's output (stored hashed, changes audited)."""
+    import secrets
+
+    from postloan.security.config import load_security_policy
+    from postloan.security.roles import Role
+    from postloan.security.users import create_role_users, find_user, set_password
+    from postloan.store.db import open_store
+
+    policy = load_security_policy(settings)
+    store = open_store(settings)
+    try:
+        with store.begin() as conn:
+            created = create_role_users(conn, prefix="demo", policy=policy)
+            for name in (f"demo_{role.value}" for role in Role):
+                user = find_user(conn, name)
+                if name in created or user is None:
+                    continue
+                password = secrets.token_urlsafe(9)
+                set_password(conn, name, password, actor="demo", actor_role="admin", policy=policy)
+                created[name] = (user.role, password)
+    finally:
+        store.close()
+    return dict(sorted(created.items()))
+
+
+def print_logins(logins: dict[str, tuple[str, str]], console: Console) -> None:
+    table = Table("user / 用户", "role / 角色", "password / 密码", title="Demo logins / 演示账号")
+    for name, (role, password) in logins.items():
+        table.add_row(name, role, password)
+    console.print(table)
 
 
 def _parse_date(text: str) -> date:
