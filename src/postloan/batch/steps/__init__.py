@@ -174,10 +174,6 @@ def _alerts_commit(conn: Connection, ctx: CommitContext) -> None:
     alerts.commit_step(conn, ctx)
 
 
-def _strategy(_ctx: StepContext) -> None:
-    """No-op until the collections issue: treatment paths (reminders, queues, legal)."""
-
-
 def _kpi(ctx: StepContext) -> None:
     ctx.frames["kpi"] = kpi_rows(ctx.frames["state"], ctx.business_date, ctx.policy)
 
