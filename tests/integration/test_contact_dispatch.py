@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -297,3 +298,16 @@ def test_cn_daily_sms_cap_defers_the_fourth_message_to_tomorrow(store: Store) ->
     later = _dispatcher(store, MORNING + timedelta(hours=3), sms=sms).run_once()
     assert (later.sent, later.deferred) == (0, 1)
     assert _dispatcher(store, datetime(2026, 3, 4, 8, tzinfo=SH), sms=sms).run_once().sent == 2
+
+
+def test_dispatcher_in_a_background_thread_stops_on_request(store: Store) -> None:
+    from postloan.contact.dispatcher import start_in_thread
+
+    _setup(store)
+    cfg = ContactSettings()  # no endpoints: nothing leaves, nothing is lost
+    thread, stop = start_in_thread(store, cfg, clock=lambda: MORNING, poll_seconds=0.05)
+    time.sleep(0.3)
+    stop.set()
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert _states(store) == {"L0": "queued"}

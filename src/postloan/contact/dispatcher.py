@@ -702,4 +702,27 @@ def _event(row: Any, action: str, reason: str | None, until: datetime | None) ->
     )
 
 
-__all__ = ["DispatchReport", "Dispatcher", "SimClock", "build_senders"]
+def start_in_thread(
+    store: Store,
+    cfg: ContactSettings,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    poll_seconds: float = 2.0,
+) -> tuple[threading.Thread, threading.Event]:
+    """Run a dispatcher in a daemon thread (for ``postloan serve`` and the demo);
+    set the returned event to stop it after its current pass."""
+    stop = threading.Event()
+    worker = Dispatcher(store, cfg, clock=clock)
+
+    def loop() -> None:
+        try:
+            worker.run(stop, poll_seconds=poll_seconds)
+        finally:
+            worker.close()
+
+    thread = threading.Thread(target=loop, name="postloan-dispatch", daemon=True)
+    thread.start()
+    return thread, stop
+
+
+__all__ = ["DispatchReport", "Dispatcher", "SimClock", "build_senders", "start_in_thread"]
