@@ -60,7 +60,9 @@ class TrainedModel:
 
     # -- scoring -----------------------------------------------------------------
     def matrix(self, frame: pl.DataFrame) -> np.ndarray:
-        return self.encoding.matrix(frame)
+        """The model's feature matrix of ``frame`` (a scorecard reads it by column)."""
+        order: Literal["c", "fortran"] = "fortran" if self.kind == "scorecard" else "c"
+        return self.encoding.matrix(frame, order)
 
     def predict_proba(self, frame: pl.DataFrame) -> np.ndarray:
         """Calibrated P(target) for each row of ``frame``."""

@@ -67,7 +67,7 @@ def top_drivers(drivers: np.ndarray, k: int = REASONS) -> np.ndarray:
     def block(lo: int) -> None:
         # k passes of argmax (the first of equal maxima: ties go to the earlier
         # feature) over a cache-sized block beat a partial sort of every row.
-        d = np.nan_to_num(drivers[lo : lo + BLOCK].astype(np.float32, copy=True), nan=0.0)
+        d = np.nan_to_num(drivers[lo : lo + BLOCK].astype(np.float32, order="C"), nan=0.0)
         rows = np.arange(d.shape[0])
         for j in range(min(k, p)):
             best = np.argmax(d, axis=1)

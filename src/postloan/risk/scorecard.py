@@ -84,9 +84,9 @@ class ScorecardEngine:
         """Raw log-odds, points lost per feature, and the total points — one pass."""
         n = X.shape[0]
         raw = np.full(n, self.intercept)
-        lost = np.empty(X.shape, dtype=np.float32)
+        lost = np.empty(X.shape, dtype=np.float32, order="F")
         best = 0.0
-        Xf = np.asfortranarray(X)
+        Xf = np.asfortranarray(X)  # no copy when the model's matrix is already by column
         for j, (_, _, pts, logit) in enumerate(self._compiled()):
             b = self._bins_of(j, Xf[:, j])
             raw += logit[b]

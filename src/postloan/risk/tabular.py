@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -60,12 +60,13 @@ class Encoding:
                 exprs.append(col.cast(pl.Float64).alias(name))
         return exprs
 
-    def matrix(self, frame: pl.DataFrame) -> np.ndarray:
-        """The n × p float64 matrix of ``frame`` (C order), NaN for missing."""
+    def matrix(self, frame: pl.DataFrame, order: Literal["c", "fortran"] = "c") -> np.ndarray:
+        """The n × p float64 matrix of ``frame``, NaN for missing; C order (rows
+        contiguous, for LightGBM) or Fortran order (columns contiguous)."""
         if not self.features:
             return np.empty((frame.height, 0))
         out = frame.select(self.expressions(frame.schema)).fill_nan(None)
-        return out.to_numpy(order="c").astype(np.float64, copy=False)
+        return out.to_numpy(order=order).astype(np.float64, copy=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"features": list(self.features), "categories": self.categories}
