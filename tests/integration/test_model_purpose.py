@@ -104,3 +104,15 @@ def test_purpose_training_is_out_of_time_and_registered(history: Path, kind: str
     assert again["rows"] == 5 * PER_MONTH
     assert again["auc"] == pytest.approx(doc["auc"]) and again["oracle_auc"] == doc["oracle_auc"]
     assert again["psi"] < 0.1
+
+
+def test_monitor_a_date_with_matured_outcomes(history: Path) -> None:
+    doc = json.loads(cli("model", "train", "--purpose", "bscore", "--json"))
+    seen = json.loads(cli("model", "monitor", doc["model_id"], "--date", "2026-03-31", "--json"))
+    assert seen["date"] == "2026-03-31" and seen["rows"] == PER_MONTH
+    assert set(seen["psi"]["features"]) == set(registry.load(load_settings(),
+                                                             doc["model_id"]).features)  # fmt: skip
+    assert seen["realised"]["auc"] > 0.6 and len(seen["calibration"]) == 10
+    assert all(a["kind"] in ("psi", "auc") for a in seen["alerts"])
+    text = cli("model", "monitor", doc["model_id"])  # the latest date, 2026-05-31
+    assert "2026-05-31" in text and "psi probability" in text

@@ -139,6 +139,33 @@ def evaluate_command(
     _emit(doc, as_json, f"model {model_id}")
 
 
+@model_app.command("monitor")
+def monitor_command(
+    model_id: Annotated[str, typer.Argument(help="Model id (postloan model list)")],
+    on: Annotated[
+        str | None, typer.Option("--date", help="Features snapshot date (default: latest)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """PSI of the score and every feature vs training; realised AUC/KS once matured."""
+    from postloan.commands.eod import parse_date
+    from postloan.config import load_settings
+    from postloan.risk.training import monitor_date
+
+    doc = monitor_date(load_settings(), model_id, parse_date(on, "--date"))
+    if as_json:
+        typer.echo(json.dumps(doc, ensure_ascii=False, default=str))
+        return
+    typer.echo(f"model {model_id} on {doc['date']}: {doc['rows']} loans")
+    typer.echo(f"  psi probability {doc['psi']['probability']:.4f} ({doc['bands']['probability']})")
+    for name, value in doc["psi"]["features"].items():
+        typer.echo(f"  psi {name:<28}{value:.4f} ({doc['bands'][name]})")
+    if doc["realised"]:
+        typer.echo(f"  realised auc {doc['realised']['auc']:.4f} ks {doc['realised']['ks']:.4f}")
+    for alert in doc["alerts"]:
+        typer.echo(f"  ALERT [{alert['severity']}] {alert['message']}")
+
+
 @model_app.command("list")
 def list_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,

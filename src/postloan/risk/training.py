@@ -232,3 +232,34 @@ def evaluate_model(
     if "business_date" in frame.columns and "loan_id" in frame.columns:
         out |= oracle_figures(model, frame, target, truth_frame(settings, truth))
     return out
+
+
+def monitor_date(settings: Settings, model_id: str, day: date | None = None) -> dict[str, Any]:
+    """Monitoring of ``model_id`` on the ``features`` snapshot of ``day`` (default:
+    the latest): PSI of the probability and of every feature against the training
+    sample, and — when that date's outcome window has matured — realised AUC/KS
+    and the calibration table (``postloan.risk.monitoring.monitor``)."""
+    from postloan.risk.datasets import training_frame
+    from postloan.risk.monitoring import monitor
+    from postloan.risk.registry import load
+    from postloan.risk.scoring import population
+    from postloan.store.snapshots import SnapshotStore
+
+    model = load(settings, model_id)
+    snaps = SnapshotStore(settings.snapshot_dir)
+    dates = snaps.dates("features")
+    if not dates:
+        raise NotFound("no features snapshot yet: close a business date first (`postloan eod`)")
+    day = day or dates[-1]
+    if day not in dates:
+        raise NotFound(f"no features snapshot of {day} (latest {dates[-1]})")
+    frame = population(snaps.read("features", day), model.purpose)
+    outcomes = None
+    try:
+        labelled, target, _ = training_frame(settings, model.purpose, f"{day}:{day}")
+        if labelled.height:
+            frame, outcomes = labelled, labelled.get_column(target).cast(pl.Int8).to_numpy()
+    except NotFound:
+        pass  # the outcome window of ``day`` has not matured: stability only
+    doc = monitor(model, frame, outcomes)
+    return {"date": day.isoformat(), **doc}
