@@ -65,7 +65,9 @@ def api(database_url: str) -> Iterator[Api]:
 def seed_domain(conn: Connection) -> None:
     """What the domain routes of the matrix open: the borrower, a schedule, a current
     state, a restructuring, a legal case and an agency on the loan L-LO."""
-    conn.execute(insert(Borrower).values(borrower_id="B1", name="Borrower One"))
+    conn.execute(
+        insert(Borrower).values(borrower_id="B1", name="Borrower One", monthly_income=5_000_000)
+    )
     conn.execute(
         insert(ScheduleInstalment),
         [
@@ -99,7 +101,6 @@ def seed_domain(conn: Connection) -> None:
     )
     conn.execute(
         insert(CollectionConcession).values(
-            concession_id=1,
             kind="waiver",
             subtype="penalty",
             loan_id="L-LO",
@@ -112,7 +113,6 @@ def seed_domain(conn: Connection) -> None:
     )
     conn.execute(
         insert(LegalCase).values(
-            legal_id=1,
             loan_id="L-LO",
             state="referred",
             exposure_at_referral=200000,
@@ -231,6 +231,9 @@ ENDPOINTS: list[tuple[str, str, str | None]] = [
     ("GET", "/api/v1/promises", "case.view"),
     ("GET", "/api/v1/restructurings", "case.view"),
     ("GET", "/api/v1/restructurings/{concession_id}", "case.view"),
+    ("POST", "/api/v1/restructurings", "restructuring.propose"),
+    ("POST", "/api/v1/waivers", "waiver.propose"),
+    ("POST", "/api/v1/write-offs", "writeoff.propose"),
     ("GET", "/api/v1/legal-cases", "legal.view"),
     ("GET", "/api/v1/legal-cases/{legal_id}", "legal.view"),
     ("GET", "/api/v1/agencies", "legal.view"),
@@ -322,6 +325,12 @@ def _call(api: Api, role: str, method: str, template: str) -> Any:
             body = {"text": default_text()}
         elif path.endswith("/dry-run"):
             body = {"date": "2026-11-28"}
+        elif path.endswith("/restructurings"):
+            body = {"loan_id": "L-LO", "kind": "extension", "params": {"periods": 3}}
+        elif path.endswith("/waivers"):
+            body = {"loan_id": "L-LO", "kind": "penalty", "amount_minor": 1}
+        elif path.endswith("/write-offs"):
+            body = {"loan_id": "L-LO", "reason": "matrix"}
     return api.client.request(method, path, json=body, headers=headers)
 
 
@@ -435,9 +444,9 @@ def test_cross_scope_on_every_domain_object_route(api: Api) -> None:
         seed_loan(conn, "L-LO2", "B2", officer="lo2")
         conn.execute(insert(Borrower).values(borrower_id="B2", name="Borrower Two"))
         case_id = seed_case(conn, "B2", "L-LO2", collector="co2")
-        conn.execute(
-            insert(CollectionConcession).values(
-                concession_id=2,
+        concession_id = conn.execute(
+            insert(CollectionConcession)
+            .values(
                 kind="waiver",
                 subtype="penalty",
                 loan_id="L-LO2",
@@ -447,7 +456,8 @@ def test_cross_scope_on_every_domain_object_route(api: Api) -> None:
                 proposed_by="co2",
                 proposed_on=date(2026, 11, 28),
             )
-        )
+            .returning(CollectionConcession.concession_id)
+        ).scalar_one()
     alert_id = _fresh_alert(api)
     with api.store.begin() as conn:
         conn.execute(text("UPDATE alerts SET loan_id = 'L-LO2' WHERE id = :a"), {"a": alert_id})
@@ -459,7 +469,7 @@ def test_cross_scope_on_every_domain_object_route(api: Api) -> None:
         "/api/v1/loans/L-LO2/transactions",
         f"/api/v1/cases/{case_id}",
         f"/api/v1/alerts/{alert_id}",
-        "/api/v1/restructurings/2",
+        f"/api/v1/restructurings/{concession_id}",
     ]
     posts = [
         (f"/api/v1/cases/{case_id}/transition", {"to_state": "contacted", "expected_version": 1}),
@@ -473,6 +483,9 @@ def test_cross_scope_on_every_domain_object_route(api: Api) -> None:
             {"case_id": case_id, "outcome": "no_answer", "expected_version": 1},
         ),
         (f"/api/v1/alerts/{alert_id}/acknowledge", {"expected_version": 1}),
+        ("/api/v1/write-offs", {"loan_id": "L-LO2"}),
+        ("/api/v1/waivers", {"loan_id": "L-LO2", "kind": "penalty", "amount_minor": 1}),
+        ("/api/v1/restructurings", {"loan_id": "L-LO2", "kind": "extension", "params": {}}),
     ]
     for user in ("co", "lo"):
         for path in gets:

@@ -453,3 +453,59 @@ def agency_detail(conn: Connection, agency_id: str) -> dict[str, Any]:
             ]
             return agency
     raise not_found("agency", agency_id)
+
+
+def propose_concession(
+    conn: Connection,
+    user: User,
+    kind: str,
+    *,
+    loan_id: str,
+    today: date,
+    subtype: str | None = None,
+    amount: int | None = None,
+    params: dict[str, Any] | None = None,
+    effective_date: date | None = None,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    """Propose a restructuring, waiver or write-off of a loan in scope (maker-checker:
+    the approval applies it). Its concession id and approval id."""
+    from postloan.collections import concessions as cs
+
+    permission = {
+        "restructuring": "restructuring.propose",
+        "waiver": "waiver.propose",
+        "writeoff": "writeoff.propose",
+    }[kind]
+    authorize_object(conn, user, permission, "loan", loan_id)
+    if kind == "restructuring":
+        concession_id = cs.propose_restructuring(
+            conn,
+            loan_id=loan_id,
+            kind=subtype or "",
+            params=params or {},
+            maker=user.username,
+            business_date=today,
+            effective_date=effective_date,
+            reason=reason,
+        )
+    elif kind == "waiver":
+        concession_id = cs.propose_waiver(
+            conn,
+            loan_id=loan_id,
+            kind=subtype or "",
+            amount=amount or 0,
+            maker=user.username,
+            business_date=today,
+            reason=reason,
+        )
+    else:
+        concession_id = cs.propose_writeoff(
+            conn, loan_id=loan_id, maker=user.username, business_date=today, reason=reason
+        )
+    approval_id = conn.execute(
+        select(CollectionConcession.approval_id).where(
+            CollectionConcession.concession_id == concession_id
+        )
+    ).scalar_one()
+    return {"concession_id": concession_id, "approval_id": approval_id, "state": "pending"}

@@ -336,6 +336,88 @@ def restructuring(concession_id: ObjectId, ctx: Ctx, user: CaseViewer) -> Any:
         return q.concession_detail(conn, user, concession_id)
 
 
+class RestructuringIn(BaseModel):
+    loan_id: Text = Field(min_length=1, max_length=64)
+    kind: Text = Field(min_length=1, max_length=32, description="extension, deferral, …")
+    params: dict[str, int | str | bool] = Field(default={}, max_length=20)
+    effective_date: date | None = None
+    reason: Text | None = Field(default=None, max_length=2000)
+
+
+class WaiverIn(BaseModel):
+    loan_id: Text = Field(min_length=1, max_length=64)
+    kind: Text = Field(min_length=1, max_length=32, description="penalty, fee, interest, …")
+    amount_minor: int = Field(gt=0, le=10**15)
+    reason: Text | None = Field(default=None, max_length=2000)
+
+
+class WriteOffIn(BaseModel):
+    loan_id: Text = Field(min_length=1, max_length=64)
+    reason: Text | None = Field(default=None, max_length=2000)
+
+
+class Proposed(BaseModel):
+    concession_id: int
+    approval_id: int
+    state: str
+
+
+@router.post("/restructurings", response_model=Proposed, status_code=202)
+def propose_restructuring(
+    body: RestructuringIn,
+    ctx: Ctx,
+    user: Annotated[User, Depends(require("restructuring.propose"))],
+) -> Any:
+    """Propose a restructuring (new schedule and affordability computed now); a
+    checker approves it under ``/approvals``."""
+    with ctx.store.begin() as conn:
+        return q.propose_concession(
+            conn,
+            user,
+            "restructuring",
+            loan_id=body.loan_id,
+            subtype=body.kind,
+            params=dict(body.params),
+            effective_date=body.effective_date,
+            reason=body.reason,
+            today=ctx.clock().date(),
+        )
+
+
+@router.post("/waivers", response_model=Proposed, status_code=202)
+def propose_waiver(
+    body: WaiverIn, ctx: Ctx, user: Annotated[User, Depends(require("waiver.propose"))]
+) -> Any:
+    """Propose forgiving an amount of penalty, fee or interest (maker-checker)."""
+    with ctx.store.begin() as conn:
+        return q.propose_concession(
+            conn,
+            user,
+            "waiver",
+            loan_id=body.loan_id,
+            subtype=body.kind,
+            amount=body.amount_minor,
+            reason=body.reason,
+            today=ctx.clock().date(),
+        )
+
+
+@router.post("/write-offs", response_model=Proposed, status_code=202)
+def propose_writeoff(
+    body: WriteOffIn, ctx: Ctx, user: Annotated[User, Depends(require("writeoff.propose"))]
+) -> Any:
+    """Propose charging the loan off (maker-checker; the amount is its exposure)."""
+    with ctx.store.begin() as conn:
+        return q.propose_concession(
+            conn,
+            user,
+            "writeoff",
+            loan_id=body.loan_id,
+            reason=body.reason,
+            today=ctx.clock().date(),
+        )
+
+
 @router.get("/legal-cases", response_model=Page[LegalRow])
 def legal_cases(ctx: Ctx, _user: LegalViewer, paging: Paging, state: Filter = None) -> Any:
     with ctx.store.begin() as conn:
