@@ -111,6 +111,10 @@ def test_risk_manager_dry_runs_a_strategy(watched: Watched) -> None:
     shot(page, "risk-dashboard")
     page.click("#lang-switch")
     expect(page.locator("h1")).to_contain_text("Portfolio dashboard")
+    page.goto("/alerts")
+    row = page.locator("tr[id^=alert-]").first
+    row.get_by_role("button").click()
+    expect(row).to_contain_text("Acknowledged")
     page.goto("/strategy")
     page.click("#dry-run-form button[type=submit]")
     result = page.get_by_test_id("dry-run-result")
@@ -135,7 +139,7 @@ def test_auditor_reads_everything_and_changes_nothing(watched: Watched, server: 
 
     # the server refuses every change, whatever the page shows
     headers = {"X-CSRF-Token": csrf_of(page)}
-    attempts = {
+    attempts: dict[str, dict[str, str | float | bool]] = {
         f"/cases/{case_id}/contacts": {"version": "1", "outcome": "right_party"},
         f"/cases/{case_id}/promises": {
             "version": "1",

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
+from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal, format_percent
 
@@ -243,15 +245,24 @@ def text(lang: str, key: str, **params: Any) -> str:
     return template.format(**params) if params else template
 
 
-def locale_of(lang: str) -> str:
-    return LOCALES.get(lang, "zh_CN")
+_PARSED = {lang: Locale.parse(name) for lang, name in LOCALES.items()}
+
+
+def locale_of(lang: str) -> Locale:
+    """The parsed Babel locale (parsing per call would dominate a page's rendering)."""
+    return _PARSED.get(lang, _PARSED["zh-CN"])
 
 
 def money(minor: int | None, lang: str, currency: str = "CNY") -> str:
     """Integer minor units as a currency amount in the user's locale."""
     if minor is None:
         return "—"
-    return format_currency(Decimal(int(minor)) / 100, currency, locale=locale_of(lang))
+    return _money(int(minor), lang, currency)
+
+
+@lru_cache(maxsize=8192)
+def _money(minor: int, lang: str, currency: str) -> str:
+    return format_currency(Decimal(minor) / 100, currency, locale=locale_of(lang))
 
 
 def number(value: int | float | Decimal | None, lang: str) -> str:
@@ -267,8 +278,15 @@ def percent(value: float | Decimal | None, lang: str) -> str:
 def day(value: date | str | None, lang: str) -> str:
     if value is None or value == "":
         return "—"
-    if isinstance(value, str):
+    if isinstance(value, datetime):
+        value = value.date()
+    elif isinstance(value, str):
         value = date.fromisoformat(value[:10])
+    return _day(value, lang)
+
+
+@lru_cache(maxsize=4096)
+def _day(value: date, lang: str) -> str:
     return format_date(value, format="medium", locale=locale_of(lang))
 
 

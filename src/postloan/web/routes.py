@@ -23,8 +23,9 @@ from postloan.collections.dry_run import dry_run
 from postloan.collections.restructure_rules import RestructuringKind
 from postloan.collections.states import ContactOutcome
 from postloan.collections.strategy_io import default_text, parse_text
+from postloan.config import Settings
 from postloan.contact.service import CallPermission, check_call
-from postloan.contact.settings import load_contact_settings
+from postloan.contact.settings import ContactSettings, load_contact_settings
 from postloan.domain.errors import PostLoanError, ValidationError
 from postloan.risk import registry
 from postloan.risk.alert_rules import AlertState
@@ -103,6 +104,30 @@ def switch_language(request: Request, code: str) -> RedirectResponse:
     return response
 
 
+Portfolio = tuple[
+    list[dict[str, Any]],
+    list[dict[str, Any]],
+    list[dict[str, Any]],
+    queries.RollRates | None,
+    dict[str, list[list[float]]],
+]
+_PORTFOLIO: dict[tuple[str, tuple[date, ...], tuple[date, ...]], Portfolio] = {}
+
+
+def _portfolio(conn: Any, snaps: SnapshotStore) -> Portfolio:
+    """The snapshot-based dashboard series, computed again only after a new close."""
+    key = (str(snaps.root), tuple(snaps.dates("kpi")[-1:]), tuple(snaps.dates("loan_state")[-1:]))
+    if key not in _PORTFOLIO:
+        trend = queries.kpi_trend(snaps)
+        latest = trend[-1]["date"] if trend else None
+        buckets = queries.kpi_mix(snaps, latest, "bucket") if latest else []
+        categories = queries.kpi_mix(snaps, latest, "five_category") if latest else []
+        rolls = queries.roll_rates(snaps, [b["key"] for b in buckets])
+        _PORTFOLIO.clear()
+        _PORTFOLIO[key] = (trend, buckets, categories, rolls, queries.vintages(conn, snaps))
+    return _PORTFOLIO[key]
+
+
 @router.get("/", response_class=HTMLResponse)
 def dashboard(request: Request, ctx: Ctx, user: PageUser) -> HTMLResponse:
     authorize(user, "kpi.view")
@@ -110,12 +135,8 @@ def dashboard(request: Request, ctx: Ctx, user: PageUser) -> HTMLResponse:
     lang = negotiate(request)
     with ctx.store.begin() as conn:
         on = queries.business_date(conn)
-        trend = queries.kpi_trend(snaps)
+        trend, buckets, categories, rolls, vintages = _portfolio(conn, snaps)
         latest = trend[-1]["date"] if trend else on
-        buckets = queries.kpi_mix(snaps, latest, "bucket")
-        categories = queries.kpi_mix(snaps, latest, "five_category")
-        rolls = queries.roll_rates(snaps, [b["key"] for b in buckets])
-        vintages = queries.vintages(conn, snaps)
         alerts_age = queries.alerts_by_age(conn, on)
         cases_age = queries.cases_by_age(conn, on)
     return render(
@@ -190,6 +211,19 @@ def queue(request: Request, ctx: Ctx, user: PageUser) -> HTMLResponse:
     return render(request, "queue.html", user, cases=cases, tasks=tasks)
 
 
+_CONTACT_SETTINGS: dict[tuple[str, float], ContactSettings] = {}
+
+
+def _contact_settings(settings: Settings) -> ContactSettings:
+    """The contact settings of config.yaml, read again only when the file changes."""
+    path = settings.config_file
+    key = (str(path), path.stat().st_mtime if path.exists() else 0.0)
+    if key not in _CONTACT_SETTINGS:
+        _CONTACT_SETTINGS.clear()
+        _CONTACT_SETTINGS[key] = load_contact_settings(settings)
+    return _CONTACT_SETTINGS[key]
+
+
 def _case_view(ctx: Any, conn: Any, user: Any, case_id: int, lang: str) -> dict[str, Any]:
     authorize_object(conn, user, "case.view", "case", str(case_id))
     case = service.get_case(conn, case_id)
@@ -202,7 +236,7 @@ def _case_view(ctx: Any, conn: Any, user: Any, case_id: int, lang: str) -> dict[
             guard = check_call(
                 conn,
                 ctx.store.cipher,
-                load_contact_settings(ctx.store.settings),
+                _contact_settings(ctx.store.settings),
                 borrower_id=case.borrower_id,
                 now=ctx.clock(),
                 lang=lang,
