@@ -54,7 +54,7 @@ def login_page(request: Request, ctx: Ctx, next: str = "/") -> HTMLResponse:
 
 def _login_form(request: Request, ctx: Ctx, target: str, message: str | None) -> HTMLResponse:
     token = ctx.signer.new_login_csrf()
-    target = target if target.startswith("/") and not target.startswith("//") else "/"
+    target = _local_path(target)
     response = render(
         request,
         "login.html",
@@ -89,9 +89,15 @@ def login(
         from postloan.api.i18n import message_of
 
         return _login_form(request, ctx, next, message_of(err, negotiate(request))[0])
-    if next.startswith("/") and not next.startswith("//"):
-        response.headers["location"] = next
+    response.headers["location"] = _local_path(next)
     return response
+
+
+def _local_path(target: str) -> str:
+    """``target`` when it is a path on this site, else ``/`` (no open redirect)."""
+    if target.startswith("/") and target[1:2] not in ("/", "\\") and "\\" not in target:
+        return target
+    return "/"
 
 
 @router.get("/lang/{code}")
@@ -99,7 +105,7 @@ def switch_language(request: Request, code: str) -> RedirectResponse:
     lang = "en" if code == "en" else "zh-CN"
     back = request.headers.get("referer") or "/"
     target = "/" + back.split("/", 3)[3] if back.count("/") >= 3 else "/"
-    response = RedirectResponse(target.split("?lang=")[0], status_code=303)
+    response = RedirectResponse(_local_path(target.split("?lang=")[0]), status_code=303)
     response.set_cookie("postloan_lang", lang, max_age=365 * 86400, samesite="lax")
     return response
 
