@@ -10,8 +10,10 @@ collectors; starts the API (``postloan serve --no-dispatch`` for one worker,
 ``uvicorn --factory --workers N`` for more) on 127.0.0.1, and runs the load
 generator in a separate process (asyncio + httpx, ``--concurrency`` connections,
 each request as a random collector with a bearer token). Per endpoint it prints
-requests/s and p50/p99 latency, with ``/api/v1/health`` (no login, one ``SELECT 1``)
-as the baseline of the same run:
+requests/s, p50/p99 latency and requests per second of server CPU (the server's
+process tree, from /proc; an upper bound that does not depend on what else runs on
+the machine), with ``/api/v1/health`` (no login, one ``SELECT 1``) as the baseline
+of the same run:
 
 - work queue: ``GET /api/v1/cases?size=50`` (scope filter, count, page, DPD per case);
 - case page: ``GET /api/v1/cases/{id}`` of one of the caller's cases (scope check,
@@ -222,14 +224,33 @@ async def _load_one(
     }
 
 
-def load_main(plan_file: str, base: str, seconds: float, concurrency: int) -> None:
-    """The load-generator process: one result line of JSON per endpoint."""
+def load_main(plan_file: str, base: str, endpoint: str, seconds: float, concurrency: int) -> None:
+    """The load-generator process: one line of JSON for one endpoint."""
     plan = json.loads(Path(plan_file).read_text(encoding="utf-8"))
-    results = {}
-    for endpoint in ("health", "queue", "case"):
-        asyncio.run(_load_one(base, plan, endpoint, 1.0, concurrency))  # warm-up
-        results[endpoint] = asyncio.run(_load_one(base, plan, endpoint, seconds, concurrency))
-    sys.stdout.write(json.dumps(results) + "\n")
+    asyncio.run(_load_one(base, plan, endpoint, 1.0, concurrency))  # warm-up
+    result = asyncio.run(_load_one(base, plan, endpoint, seconds, concurrency))
+    sys.stdout.write(json.dumps(result) + "\n")
+
+
+def _cpu_seconds(root: int) -> float:
+    """User + system CPU of ``root`` and its child processes (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    tree, total = {root}, 0.0
+    for pid, (ppid, _cpu) in sorted(stats.items()):
+        if ppid in tree:
+            tree.add(pid)
+    for pid in tree:
+        total += stats.get(pid, (0, 0.0))[1]
+    return total
 
 
 def _wait(base: str, server: subprocess.Popen[bytes]) -> None:
@@ -253,10 +274,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--load", nargs=2, metavar=("PLAN", "BASE"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--load", nargs=3, metavar=("PLAN", "BASE", "ENDPOINT"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     if args.load:
-        load_main(args.load[0], args.load[1], args.seconds, args.concurrency)
+        load_main(*args.load, args.seconds, args.concurrency)
         return
     if not args.database_url or not args.database_url.startswith("postgresql"):
         raise SystemExit(
