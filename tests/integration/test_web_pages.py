@@ -273,3 +273,32 @@ def test_restructuring_form_checks_scope_and_reports_service_refusals(web: Api) 
     assert "is not part of case" in elsewhere.text
     with web.store.begin() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM approvals")).scalar() == 0
+
+
+def test_approvals_waiting_for_me_and_a_rejection_needs_a_reason(web: Api) -> None:
+    from postloan.security.approvals import get_approval, propose
+
+    with web.store.begin() as conn:
+        pending = propose(
+            conn,
+            maker="co",
+            action="waiver.web_test",
+            object_type="loan",
+            object_id="L001",
+            payload={},
+            amount_minor=500,
+            reason="goodwill",
+        )
+    csrf = login(web, "co")
+    assert f'id="approval-{pending}"' not in web.client.get("/approvals").text  # the maker
+    csrf = login(web, "su")
+    assert f'id="approval-{pending}"' in web.client.get("/approvals").text
+    no_reason = web.client.post(f"/approvals/{pending}/reject", headers=htmx(csrf))
+    assert 'role="alert"' in no_reason.text
+    rejected = web.client.post(
+        f"/approvals/{pending}/reject", data={"reason": "not justified"}, headers=htmx(csrf)
+    )
+    assert "已驳回" in rejected.text
+    with web.store.begin() as conn:
+        assert get_approval(conn, pending).state == "rejected"
+    assert f'id="approval-{pending}"' not in web.client.get("/approvals").text
