@@ -302,3 +302,16 @@ def test_approvals_waiting_for_me_and_a_rejection_needs_a_reason(web: Api) -> No
     with web.store.begin() as conn:
         assert get_approval(conn, pending).state == "rejected"
     assert f'id="approval-{pending}"' not in web.client.get("/approvals").text
+
+
+def test_dashboard_without_snapshots_says_so_and_counts_open_cases(web: Api) -> None:
+    import html
+    import json
+
+    login(web, "rm")
+    page = web.client.get("/").text
+    assert "postloan eod" in page  # no close of business yet
+    found = re.search(r"id=\"chart-cases-age\" data-chart='([^']+)'", page)
+    assert found is not None
+    option = json.loads(html.unescape(found.group(1)))
+    assert sum(option["series"][0]["data"]) == 1  # the one open case

@@ -143,11 +143,16 @@ def vintages(conn: Connection, snapshots: SnapshotStore) -> dict[str, list[list[
     return dict(list(out.items())[-12:])
 
 
-def _aged(ages: list[int]) -> list[dict[str, Any]]:
-    return [
-        {"band": label, "count": sum(1 for a in ages if low <= a <= high)}
-        for low, high, label in AGE_BANDS
-    ]
+def _aged(on: date, counts: Any) -> list[dict[str, Any]]:
+    """(day, count) rows summed into the age bands (days before ``on``)."""
+    bands = {label: 0 for _, _, label in AGE_BANDS}
+    for day, n in counts:
+        age = (on - _as_date(day)).days
+        for low, high, label in AGE_BANDS:
+            if low <= age <= high:
+                bands[label] += int(n)
+                break
+    return [{"band": label, "count": n} for label, n in bands.items()]
 
 
 def _as_date(value: Any) -> date:
@@ -156,14 +161,22 @@ def _as_date(value: Any) -> date:
 
 def alerts_by_age(conn: Connection, on: date) -> list[dict[str, Any]]:
     rows = conn.execute(
-        text("SELECT business_date FROM alerts WHERE state IN ('new', 'acknowledged')")
+        text(
+            "SELECT business_date, COUNT(*) FROM alerts WHERE state IN ('new', 'acknowledged') "
+            "GROUP BY business_date"
+        )
     )
-    return _aged([(on - _as_date(r[0])).days for r in rows])
+    return _aged(on, rows)
 
 
 def cases_by_age(conn: Connection, on: date) -> list[dict[str, Any]]:
-    rows = conn.execute(text("SELECT opened_on FROM collection_cases WHERE closed_on IS NULL"))
-    return _aged([(on - _as_date(r[0])).days for r in rows])
+    rows = conn.execute(
+        text(
+            "SELECT opened_on, COUNT(*) FROM collection_cases WHERE closed_on IS NULL "
+            "GROUP BY opened_on"
+        )
+    )
+    return _aged(on, rows)
 
 
 _CASES = """
