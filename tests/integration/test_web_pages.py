@@ -219,6 +219,10 @@ def test_admin_adds_a_user_and_audit_log_pages(web: Api) -> None:
         headers=htmx(csrf),
     )
     assert "已新增用户 newbie" in added.text
+    disabled = web.client.post("/users/newbie/disable", headers=htmx(csrf))
+    assert 'id="user-newbie"' in disabled.text and "启用" in disabled.text
+    myself = web.client.post("/users/ad/disable", headers=htmx(csrf))
+    assert 'role="alert"' in myself.text
     csrf = login(web, "au")
     first = web.client.get("/audit?action=user.create")
     assert first.status_code == 200 and "newbie" in first.text

@@ -17,7 +17,7 @@ from postloan.security import approvals
 from postloan.security.config import SecurityPolicy
 from postloan.security.permissions import APPROVAL_KINDS, approval_kind
 from postloan.security.scope import authorize, authorize_object
-from postloan.security.users import User, add_user
+from postloan.security.users import User, add_user, set_active
 
 
 def log_contact(
@@ -167,3 +167,10 @@ def create_user(
         policy=policy,
         now=now,
     )
+
+
+def set_user_active(conn: Connection, user: User, username: str, *, active: bool) -> User:
+    authorize(user, "user.manage")
+    if username == user.username and not active:
+        raise ValidationError("you cannot disable yourself; ask another admin")
+    return set_active(conn, username, active, actor=user.username, actor_role=user.role)

@@ -216,6 +216,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "users.username": ("用户名", "User name"),
     "users.active": ("启用", "Active"),
     "users.add": ("新增用户", "Add a user"),
+    "users.disable": ("停用", "Disable"),
+    "users.enable": ("启用", "Enable"),
     "users.added": ("已新增用户 {name}", "User {name} added"),
     "score.title": ("业绩看板", "Scorecards"),
     "score.collectors": ("催收员", "Collectors"),

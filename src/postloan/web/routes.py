@@ -505,6 +505,17 @@ def add_user(
     return render(request, "_message.html", user, kind="ok", message=message)
 
 
+@router.post("/users/{username}/{change}", response_class=HTMLResponse)
+def enable_or_disable(
+    request: Request, ctx: Ctx, user: PageUser, username: str, change: str
+) -> HTMLResponse:
+    if change not in ("enable", "disable"):
+        raise ValidationError("change a user with enable or disable")
+    with ctx.store.begin() as conn:
+        person = actions.set_user_active(conn, user, username, active=change == "enable")
+    return render(request, "_user_row.html", user, p=person)
+
+
 @router.get("/scorecards", response_class=HTMLResponse)
 def scorecards(request: Request, ctx: Ctx, user: PageUser) -> HTMLResponse:
     authorize(user, "case.view")
