@@ -90,6 +90,7 @@ def setup(
 
     src = cache_dir(loans, months, seed, terms)
     frames = [pl.read_parquet(src / f"{name}.parquet") for name in NAMES]
+    frames[0] = _with_loan_columns(frames[0])
     home = home_dir(loans, months, seed, partitions)
     if terms:
         home = home.parent / f"{home.name}-t{terms}"
@@ -114,6 +115,17 @@ def setup(
         "schedule_rows": frames[1].height * replicate,
         "transactions": frames[2].height * replicate,
     }
+
+
+def _with_loan_columns(loans: Any) -> Any:
+    """A cached loans frame (from an older simbook) with every current loans-frame
+    column, the missing ones as typed nulls."""
+    import polars as pl
+
+    from postloan.store.repository import LOANS_FRAME_SCHEMA
+
+    missing = [pl.lit(None, t).alias(c) for c, t in LOANS_FRAME_SCHEMA.items() if c not in loans]
+    return loans.with_columns(missing).select(list(LOANS_FRAME_SCHEMA))
 
 
 def _replicate(root: Path, partitions: int, copies: int) -> None:
@@ -157,7 +169,12 @@ def measure(home: Path, on: date, engine: str) -> dict[str, Any]:
     marks: dict[str, float] = {}
     t0 = time.perf_counter()
 
+    timings: dict[str, float] = {}
+
     def report(event: str, **fields: Any) -> None:
+        if event == "timings":
+            timings.update(fields["seconds"])
+            return
         key = event if event != "partition_done" else f"partition_{fields['partition']}"
         marks[key] = round(time.perf_counter() - t0, 2)
 
@@ -171,6 +188,7 @@ def measure(home: Path, on: date, engine: str) -> dict[str, Any]:
         "wall_s": round(wall, 2),
         "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2, 2),
         "stages_s": marks,
+        "seconds_by_stage": timings,
     }
 
 

@@ -50,11 +50,15 @@ def test_eod_then_kpi() -> None:
         "date_start",
         "partition_done",
         "snapshots_written",
+        "timings",
         "date_done",
     ]
     more = run("eod", "--to", "2026-10-07")  # continues from the watermark
     assert more.returncode == 0, more.stderr
-    assert [json.loads(x)["date"] for x in more.stderr.splitlines()] == ["2026-10-07"] * 4
+    lines = [json.loads(x) for x in more.stderr.splitlines()]
+    assert [x["date"] for x in lines] == ["2026-10-07"] * 5
+    assert [x["event"] for x in lines][-2:] == ["timings", "date_done"]
+    assert lines[-2]["seconds"]["state"] >= 0 and "db:commit" in lines[-2]["seconds"]
 
     out = run("kpi", "--json")
     assert out.returncode == 0, out.stderr

@@ -28,6 +28,7 @@ import json
 import os
 import secrets
 import signal
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -315,8 +316,10 @@ def run_date(
     spark = _spark_states(root, spill, business_date, policy, master, inputs, names, engine)
     report("date_start", date=business_date.isoformat(), partitions=parts, run_id=run_id)
     loans = 0
+    timer = _Timer()
     for i in range(parts):
         frames = read_partition(root, i)
+        timer.lap("read_book")
         ctx = StepContext(business_date, policy, {}, settings)
         ctx.frames.update(
             loans=frames.loans,
@@ -331,21 +334,26 @@ def run_date(
             ctx.frames["state"] = read_state_slice(spark / "state", ids)
         else:
             ctx.frames["state"] = compute_states(frames, business_date, policy, engine, master)
+        timer.lap("state")
         if "ROLL_EVENTS" in names:
             if spark is not None and inputs.prev_path is None:
                 prev = read_state_slice(spark / "prev", ids).select(COMPARED)
                 ctx.frames["prev_state"] = prev
             else:
                 ctx.frames["prev_state"] = inputs.prev_state(frames, policy, engine, master)
+        timer.lap("prev_state")
         if "FEATURES" in names:
             ctx.frames["history"] = inputs.history(ids)
             ctx.frames.update(inputs.contact_history(ids))
+            timer.lap("history")
         for step in steps:
             if step.scope == "partition":
                 step.run(ctx)
+                timer.lap(step.name)
         for key in sorted(spilled):
             if key in ctx.frames:
                 spill.put(key, i, _loan_order(ctx.frames[key]))
+        timer.lap("spill")
         loans += ctx.frames["state"].height
         del ctx, frames
         checkpoint("partition", business_date)
@@ -356,6 +364,7 @@ def run_date(
     for step in steps:
         if step.scope == "date":
             step.run(whole)
+            timer.lap(step.name)
     tables = {"loan_state": "state"}
     if "ROLL_EVENTS" in names:
         tables["loan_events"] = "events"
@@ -379,14 +388,16 @@ def run_date(
         else:
             continue
         hashes[table] = _file_sha256(path)
+    timer.lap("snapshots")
     report("snapshots_written", date=business_date.isoformat(), tables=sorted(hashes))
     now = clock()
     hooks = [step for step in steps if step.commit is not None]
     context = CommitContext(business_date, run_id, now, settings, whole.frames)
     events = _commit(
-        store, run_id, business_date, spill, loans, hashes, now, inputs, hooks, context
+        store, run_id, business_date, spill, loans, hashes, now, inputs, hooks, context, timer
     )
     spill.remove()
+    report("timings", date=business_date.isoformat(), seconds=timer.spent)
     checkpoint("done", business_date)
     report("date_done", date=business_date.isoformat(), loans=loans, events=events)
     return EodResult(business_date, run_id, loans, events, hashes)
@@ -427,6 +438,19 @@ def _spark_states(
     return out
 
 
+class _Timer:
+    """Seconds spent per stage of a run (reported once, as the ``timings`` event)."""
+
+    def __init__(self) -> None:
+        self.spent: dict[str, float] = {}
+        self.mark = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.spent[stage] = round(self.spent.get(stage, 0.0) + now - self.mark, 3)
+        self.mark = now
+
+
 def _loan_order(frame: pl.DataFrame) -> pl.DataFrame:
     """A partition's frame in loan-id order (ties keep the step's order)."""
     if "loan_id" in frame.columns and frame.height > 1:
@@ -445,15 +469,18 @@ def _commit(
     inputs: _Inputs,
     hooks: list[Step],
     context: CommitContext,
+    timer: _Timer | None = None,
 ) -> int:
     """One transaction: current state and events (a partition at a time), the
     steps' commit hooks, watermark, run record. Returns the number of events."""
     events = 0
+    timer = timer or _Timer()
     with store.begin() as conn:
         checkpoint("db:upsert", business_date)
         mark = last_closed_business_date(conn)
         if mark is None or business_date >= mark:  # an older date never rewinds current state
             _upsert_current(conn, business_date, spill, now, inputs, mark)
+        timer.lap("db:state")
         if "events" in spill:
             known = existing_event_ids(conn, business_date)
             states = spill.pieces("state", ["loan_id", "classification_reasons"])
@@ -461,10 +488,12 @@ def _commit(
                 record_changes(conn, piece, state, known, business_date)
                 upsert(conn, "loan_events", piece, ["event_id"])
                 events += piece.height
+        timer.lap("db:events")
         for step in hooks:
             assert step.commit is not None
             checkpoint(f"db:commit:{step.name}", business_date)
             step.commit(conn, context)
+            timer.lap(f"db:{step.name}")
         if mark is None:
             conn.execute(
                 insert(t.Watermark).values(
@@ -490,6 +519,7 @@ def _commit(
         )
         write_checkpoint(conn, store.settings, now=now)  # signs the tree head of this close
         checkpoint("db:commit", business_date)
+    timer.lap("db:commit")
     return events
 
 

@@ -319,7 +319,7 @@ def write_actions(
     settings: CollectionsSettings,
     report: DayReport,
 ) -> None:
-    from postloan.contact.outbox import enqueue
+    from postloan.contact.outbox import enqueue_batch
 
     facts = {
         r["loan_id"]: r
@@ -328,6 +328,7 @@ def write_actions(
         ).iter_rows(named=True)
     }
     action_rows: list[dict[str, Any]] = []
+    messages: list[tuple[dict[str, Any], dict[str, Any]]] = []  # (action row, message)
     for row in plan.iter_rows(named=True):
         kind = ACTION_TYPES[row["action"]]
         base = {
@@ -345,25 +346,28 @@ def write_actions(
         }
         report.actions[row["action"]] = report.actions.get(row["action"], 0) + 1
         if kind.kind == "automated":
-            fresh = enqueue(
-                conn,
-                loan_id=row["loan_id"],
-                borrower_id=row["borrower_id"],
-                template=row["template"],
-                channel=kind.channel or "sms",
-                business_date=business_date,
-                step=STEP,
-                variables=_variables({**facts[row["loan_id"]], **row}, row["template"]),
-                strategy_version=row["strategy_version"],
-                group=row["group"],
-            )
-            report.messages += int(fresh)
-            cost = settings.costs.get(row["action"], 0) if fresh else 0
-            status = "enqueued" if fresh else "duplicate"
-            action_rows.append({**base, "cost": cost, "status": status, "task_id": None})
+            message = {
+                "loan_id": row["loan_id"],
+                "borrower_id": row["borrower_id"],
+                "template": row["template"],
+                "channel": kind.channel or "sms",
+                "business_date": business_date,
+                "step": STEP,
+                "variables": _variables({**facts[row["loan_id"]], **row}, row["template"]),
+                "strategy_version": row["strategy_version"],
+                "group": row["group"],
+            }
+            messages.append(({**base, "task_id": None}, message))
             continue
         task_id = _task(conn, row, business_date, settings, report)
         action_rows.append({**base, "cost": 0, "status": "task", "task_id": task_id})
+    fresh = enqueue_batch(conn, (m for _, m in messages))  # one statement for the day
+    for action, message in messages:
+        new = (message["loan_id"], message["template"]) in fresh
+        report.messages += int(new)
+        cost = settings.costs.get(action["action"], 0) if new else 0
+        status = "enqueued" if new else "duplicate"
+        action_rows.append({**action, "cost": cost, "status": status})
     _insert_ignore(
         conn, sv.ACTIONS, action_rows, ["loan_id", "action", "business_date", "template"]
     )

@@ -95,15 +95,22 @@ def enqueue(
 def enqueue_many(conn: Connection, messages: Iterable[Mapping[str, Any]]) -> int:
     """Queue many messages (each a mapping of :func:`enqueue`'s keyword arguments) in one
     statement; returns how many were new. Several times faster than a loop of ``enqueue``."""
+    return len(enqueue_batch(conn, messages))
+
+
+def enqueue_batch(conn: Connection, messages: Iterable[Mapping[str, Any]]) -> set[tuple[str, str]]:
+    """:func:`enqueue_many` returning which messages were new, as ``(loan_id, template)``
+    pairs (the other key fields are the batch's own business date and step)."""
     now = datetime.now(UTC)
     rows = [_row(**m, now=now) for m in messages]
     if not rows:
-        return 0
+        return set()
     table = ContactOutbox.__table__
     assert isinstance(table, Table)
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(table).on_conflict_do_nothing(index_elements=KEY)
-    return len(conn.execute(stmt.returning(table.c.id), rows).all())
+    returned = conn.execute(stmt.returning(table.c.loan_id, table.c.template), rows).all()
+    return {(r.loan_id, r.template) for r in returned}
 
 
 def _row(
