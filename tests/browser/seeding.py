@@ -84,20 +84,21 @@ def seed(home: Path) -> dict[str, int]:
                     actor="sup",
                     role="supervisor",
                 )
-            waiver_loan = conn.execute(
+            waiver_loan, waiver_case, waiver_collector = conn.execute(
                 text(
-                    "SELECT loan_id FROM loan_state_current WHERE penalty_outstanding > 0 "
-                    "ORDER BY loan_id"
+                    "SELECT s.loan_id, c.case_id, c.assigned_to FROM loan_state_current s "
+                    "JOIN collection_case_loans cl ON cl.loan_id = s.loan_id "
+                    "JOIN collection_cases c ON c.case_id = cl.case_id "
+                    "WHERE s.penalty_outstanding > 1000 AND c.closed_on IS NULL "
+                    "ORDER BY s.loan_id LIMIT 1"
                 )
-            ).scalar()
-            if waiver_loan is None:
-                raise AssertionError("the sample book has no penalty to waive")
+            ).one()
             waiver = propose_waiver(
                 conn,
                 loan_id=waiver_loan,
                 kind="penalty",
                 amount=100,
-                maker="col_a",
+                maker=waiver_collector,
                 business_date=on,
                 reason="goodwill",
             )
@@ -118,6 +119,6 @@ def seed(home: Path) -> dict[str, int]:
                     updated_at=T0,
                 )
             )
-        return {"cases": len(cases), "waiver": waiver}
+        return {"cases": len(cases), "waiver": waiver, "waiver_case": int(waiver_case)}
     finally:
         store.close()

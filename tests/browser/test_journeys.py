@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 
 import pytest
 from browsing import Server, Watched, shot
@@ -92,15 +93,36 @@ def test_xss_payload_in_a_note_is_shown_as_text(watched: Watched) -> None:
 
 def test_supervisor_approves_a_waiver(watched: Watched, server: Server) -> None:
     page = watched.page
+    case_id = server.ids["waiver_case"]
+    with sqlite3.connect(server.home / "postloan.db") as db:
+        (collector,) = db.execute(
+            "SELECT assigned_to FROM collection_cases WHERE case_id = ?", (case_id,)
+        ).fetchone()
+    login(page, collector, f"/cases/{case_id}")
+    page.select_option("#waiver-form select[name=kind]", "penalty")
+    page.fill("#waiver-form input[name=amount]", "1.00")
+    page.fill("#waiver-form input[name=reason]", "first missed payment")
+    page.click("#waiver-form button[type=submit]")
+    status = page.get_by_role("status").first
+    expect(status).to_contain_text("已提交减免提议")
+    found = re.search(r"审批号 (\d+)", status.inner_text())
+    assert found is not None
+    proposed = int(found.group(1))
+    page.context.clear_cookies()
+
     login(page, "sup", "/approvals")
-    row = page.locator(f"#approval-{server.ids['waiver']}")
+    row = page.locator(f"#approval-{proposed}")
     expect(row).to_contain_text("waiver")
+    expect(page.locator(f"#approval-{server.ids['waiver']}")).to_have_count(1)
     shot(page, "supervisor-approvals")
     row.locator("input[name=reason]").fill("checked the arrears")
     row.get_by_role("button", name="批准").click()
     expect(row).to_contain_text("已批准")
     page.reload()
-    expect(page.locator(f"#approval-{server.ids['waiver']}")).to_have_count(0)
+    expect(page.locator(f"#approval-{proposed}")).to_have_count(0)
+    with sqlite3.connect(server.home / "postloan.db") as db:
+        (state,) = db.execute("SELECT state FROM approvals WHERE id = ?", (proposed,)).fetchone()
+    assert state in ("approved", "applied")
 
 
 def test_risk_manager_dry_runs_a_strategy(watched: Watched) -> None:

@@ -319,3 +319,23 @@ def test_dashboard_without_snapshots_says_so_and_counts_open_cases(web: Api) -> 
     assert found is not None
     option = json.loads(html.unescape(found.group(1)))
     assert sum(option["series"][0]["data"]) == 1  # the one open case
+
+
+def test_waiver_form_is_scoped_and_refused_for_the_auditor(web: Api) -> None:
+    cid = case_id(web)
+    csrf = login(web, "co")
+    elsewhere = web.client.post(
+        f"/cases/{cid}/waivers",
+        data={"loan_id": "L002", "kind": "penalty", "amount": "1.00"},
+        headers=htmx(csrf),
+    )
+    assert "is not part of case" in elsewhere.text
+    csrf = login(web, "au")
+    refused = web.client.post(
+        f"/cases/{cid}/waivers",
+        data={"loan_id": "L001", "kind": "penalty", "amount": "1.00"},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert refused.status_code == 403
+    with web.store.begin() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM approvals")).scalar() == 0

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from sqlalchemy import Connection
 
 from postloan.collections import service
-from postloan.collections.concessions import propose_restructuring
+from postloan.collections.concessions import propose_restructuring, propose_waiver
 from postloan.domain.errors import ValidationError
 from postloan.risk.alerts import move_alert
 from postloan.security import approvals
@@ -87,6 +87,31 @@ def propose_case_restructuring(
         loan_id=loan_id,
         kind=kind,
         params={"periods": periods},
+        maker=user.username,
+        business_date=on,
+        reason=reason,
+    )
+
+
+def propose_case_waiver(
+    conn: Connection,
+    user: User,
+    case_id: int,
+    *,
+    loan_id: str,
+    kind: str,
+    amount_minor: int,
+    on: date,
+    reason: str | None,
+) -> int:
+    authorize_object(conn, user, "waiver.propose", "case", str(case_id))
+    if loan_id not in service.get_case(conn, case_id).loan_ids:
+        raise ValidationError(f"loan {loan_id} is not part of case {case_id}")
+    return propose_waiver(
+        conn,
+        loan_id=loan_id,
+        kind=kind,
+        amount=amount_minor,
         maker=user.username,
         business_date=on,
         reason=reason,

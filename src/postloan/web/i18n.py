@@ -146,6 +146,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "case.amount_yuan": ("金额（元）", "Amount (yuan)"),
     "case.propose_restructuring": ("提议重组", "Propose a restructuring"),
     "case.kind": ("方式", "Kind"),
+    "case.propose_waiver": ("提议减免", "Propose a waiver"),
+    "case.waiver_proposed": (
+        "已提交减免提议（审批号 {id}），等待审批",
+        "Waiver proposed (approval {id}), waiting for a checker",
+    ),
     "case.periods": ("期数", "Periods"),
     "case.contact_logged": ("已登记联系记录", "Contact logged"),
     "case.promise_recorded": ("已登记还款承诺", "Promise recorded"),

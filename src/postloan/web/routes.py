@@ -19,6 +19,7 @@ from postloan.api.routes_auth import LOGIN_CSRF_COOKIE, login_submit
 from postloan.audit.audit_check import verify_log
 from postloan.collections import service
 from postloan.collections.activation import active_strategy
+from postloan.collections.concessions import WAIVER_KINDS
 from postloan.collections.dry_run import dry_run
 from postloan.collections.restructure_rules import RestructuringKind
 from postloan.collections.states import ContactOutcome
@@ -263,6 +264,7 @@ def _case_view(ctx: Any, conn: Any, user: Any, case_id: int, lang: str) -> dict[
         "outcomes": [o.value for o in ContactOutcome],
         "channels": CONTACT_CHANNELS,
         "restructure_kinds": [k.value for k in RestructuringKind],
+        "waiver_kinds": list(WAIVER_KINDS),
     }
 
 
@@ -363,6 +365,32 @@ def propose_restructuring(
             reason=reason or None,
         )
     message = _t(request, "case.restructuring_proposed", id=approval_id)
+    return _case_work(request, ctx, user, case_id, "ok", message)
+
+
+@router.post("/cases/{case_id}/waivers", response_class=HTMLResponse)
+def propose_waiver(
+    request: Request,
+    ctx: Ctx,
+    user: PageUser,
+    case_id: int,
+    loan_id: Annotated[str, Form(max_length=64)],
+    kind: Annotated[str, Form(max_length=32)],
+    amount: Annotated[str, Form(max_length=20)],
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> HTMLResponse:
+    with ctx.store.begin() as conn:
+        approval_id = actions.propose_case_waiver(
+            conn,
+            user,
+            case_id,
+            loan_id=loan_id,
+            kind=kind,
+            amount_minor=_minor_units(amount),
+            on=queries.business_date(conn),
+            reason=reason or None,
+        )
+    message = _t(request, "case.waiver_proposed", id=approval_id)
     return _case_work(request, ctx, user, case_id, "ok", message)
 
 
