@@ -303,25 +303,23 @@ def main() -> None:
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     base = f"http://127.0.0.1:{port}"
+    results = {}
     try:
         _wait(base, server)
-        generator = subprocess.run(
-            [
-                sys.executable,
-                __file__,
-                "--load",
-                str(plan_file),
-                base,
-                "--seconds",
-                str(args.seconds),
-                "--concurrency",
-                str(args.concurrency),
-            ],  # fmt: skip
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        results = json.loads(generator.stdout.strip().splitlines()[-1])
+        for endpoint in ("health", "queue", "case"):
+            cpu = _cpu_seconds(server.pid)
+            generator = subprocess.run(
+                [sys.executable, __file__, "--load", str(plan_file), base, endpoint]
+                + ["--seconds", str(args.seconds), "--concurrency", str(args.concurrency)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            result = json.loads(generator.stdout.strip().splitlines()[-1])
+            used = _cpu_seconds(server.pid) - cpu  # includes the 1 s warm-up
+            result["server_cpu_s"] = round(used, 1)
+            result["per_server_cpu_s"] = round(result["requests"] / max(used, 1e-9), 1)
+            results[endpoint] = result
     finally:
         server.terminate()
         server.wait(timeout=20)

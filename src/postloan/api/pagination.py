@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Generic, TypeVar
 
-from fastapi import Query
+from fastapi import Query, Response
 from pydantic import BaseModel
 
 T = TypeVar("T")
@@ -33,8 +33,16 @@ class PageParams(BaseModel):
         return (self.page - 1) * self.size
 
 
-def page_params(
+async def page_params(
     page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="1-based page number")] = 1,
     size: Annotated[int, Query(ge=1, le=MAX_SIZE, description="rows per page")] = 50,
 ) -> PageParams:
+    # async: pure arithmetic, so FastAPI runs it on the event loop, not in a thread
     return PageParams(page=page, size=size)
+
+
+def json_response(model: BaseModel, status_code: int = 200) -> Response:
+    """``model`` as JSON, serialised once by pydantic: the hot read endpoints return this
+    so FastAPI does not validate and re-encode what the model already checked (the
+    route's ``response_model`` still documents it)."""
+    return Response(model.model_dump_json(), status_code, media_type="application/json")

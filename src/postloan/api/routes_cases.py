@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from postloan.api import queries_cases as q
 from postloan.api.deps import Ctx, require
-from postloan.api.pagination import Page, PageParams, page_params
+from postloan.api.pagination import Page, PageParams, json_response, page_params
 from postloan.api.routes_events import ContactLogged
 from postloan.api.schemas import MAX_INT32, Text
 from postloan.security.users import User
@@ -198,13 +198,16 @@ def cases(
             bucket=bucket,
             include_closed=include_closed,
         )
-    return _page(rows, total, paging)
+    items = [CaseRow(**r) for r in rows]
+    page = Page[CaseRow](items=items, total=total, page=paging.page, size=paging.size)
+    return json_response(page)
 
 
 @router.get("/cases/{case_id}", response_model=CaseDetail)
 def case(case_id: CaseId, ctx: Ctx, user: CaseViewer) -> Any:
+    """The case page: the case, its loans, promises, tasks and latest contacts."""
     with ctx.store.begin() as conn:
-        return q.case_detail(conn, user, case_id)
+        return json_response(CaseDetail(**q.case_detail(conn, user, case_id)))
 
 
 @router.post("/cases/{case_id}/transition", response_model=CaseOut)
