@@ -100,6 +100,8 @@ def score_features(
 
 def active_models(settings: Settings) -> dict[str, Scorer]:
     """The active model of each purpose that has one."""
+    if not (settings.models_dir / "active.json").exists():
+        return {}  # nothing activated: skip importing the modelling engine (seconds)
     try:
         from postloan.risk import registry
     except ImportError:  # the modelling engine is not installed
