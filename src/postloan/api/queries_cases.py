@@ -68,9 +68,28 @@ def list_cases(
     bucket: str | None = None,
     include_closed: bool = False,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Cases in scope (a collector: their work queue), oldest first, with the
-    case's worst DPD and loan count for the page's rows."""
-    query = select(*CASE_FIELDS).where(case_filter(user))
+    """Cases in scope (a collector: their work queue), oldest first, with each case's
+    loan count and worst DPD: one query, the total by a window count."""
+    cl, s = CollectionCaseLoan, t.LoanStateCurrent
+    loans = (
+        select(func.count())
+        .where(cl.case_id == C.case_id)
+        .correlate(C)
+        .scalar_subquery()
+        .label("loans")
+    )
+    worst = (
+        select(func.coalesce(func.max(s.days_past_due), 0))
+        .select_from(cl)
+        .join(s, s.loan_id == cl.loan_id)
+        .where(cl.case_id == C.case_id)
+        .correlate(C)
+        .scalar_subquery()
+        .label("days_past_due")
+    )
+    query = select(*CASE_FIELDS, loans, worst, func.count().over().label("total")).where(
+        case_filter(user)
+    )
     if not include_closed and state is None:
         query = query.where(C.closed_on.is_(None))
     for column, value in [
@@ -81,26 +100,19 @@ def list_cases(
     ]:
         if value is not None:
             query = query.where(column == value)
-    total = _count(conn, query)
     rows = [
         _plain(r._mapping)
         for r in conn.execute(
             query.order_by(C.opened_on, C.case_id).offset(page.offset).limit(page.size)
         )
     ]
-    ids = [r["case_id"] for r in rows]
-    figures: dict[int, tuple[int, int]] = {}
-    if ids:
-        cl, s = CollectionCaseLoan, t.LoanStateCurrent
-        for case_id, loans, dpd in conn.execute(
-            select(cl.case_id, func.count(), func.max(s.days_past_due))
-            .outerjoin(s, s.loan_id == cl.loan_id)
-            .where(cl.case_id.in_(ids))
-            .group_by(cl.case_id)
-        ):
-            figures[int(case_id)] = (int(loans), int(dpd or 0))
+    if rows:
+        total = int(rows[0]["total"])
+    else:  # past the last page: the window had no row to count on
+        total = _count(conn, query) if page.page > 1 else 0
     for r in rows:
-        r["loans"], r["days_past_due"] = figures.get(r["case_id"], (0, 0))
+        del r["total"]
+        r["loans"], r["days_past_due"] = int(r["loans"] or 0), int(r["days_past_due"] or 0)
     return rows, total
 
 
