@@ -56,6 +56,10 @@ def test_a_collectors_day_and_a_real_time_payment(api: Api) -> None:
         headers=api.auth("su"),
     )
     assert assigned.status_code == 200, assigned.text
+    everyone = api.client.get("/api/v1/cases?size=5", headers=api.auth("su")).json()
+    beyond = api.client.get("/api/v1/cases?size=5&page=99", headers=api.auth("su")).json()
+    assert len(everyone["items"]) == 5 and everyone["total"] == beyond["total"] >= 18
+    assert beyond["items"] == []
     queue = api.client.get("/api/v1/cases", headers=api.auth("co")).json()
     assert [c["case_id"] for c in queue["items"]] == [case_id] and queue["total"] == 1
     assert queue["items"][0]["days_past_due"] == 1
