@@ -68,14 +68,26 @@ def kpi_command(
         str | None, typer.Option("--date", help="Business date (default: last closed)")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+    start: Annotated[str | None, typer.Option("--from", help="Series: first business date")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Series: last business date")] = None,
+    by: Annotated[
+        str | None,
+        typer.Option("--by", help="Cut: product, branch, region, officer, vintage or channel"),
+    ] = None,
 ) -> None:
-    """Loans, balance, NPL and 90+ DPD ratios, bucket, class and IFRS 9 stage mix."""
+    """Loans, balance, NPL and 90+ DPD ratios, bucket, class and IFRS 9 stage mix,
+    roll and flow rates, vintages, cures, collections, alerts and ECL (docs/analytics.md)."""
     from postloan.batch.pipeline import last_closed_business_date
     from postloan.commands.eod import parse_date
     from postloan.config import load_settings
     from postloan.store.db import open_store
     from postloan.store.snapshots import SnapshotStore
 
+    if start is not None or end is not None or by is not None:
+        _series(
+            parse_date(start, "--from"), parse_date(end, "--to") or parse_date(on, "--date"), by
+        )
+        return
     business_date = parse_date(on, "--date")
     if business_date is None:
         store = open_store()
@@ -90,6 +102,7 @@ def kpi_command(
     rows = snapshots.read("kpi", business_date).to_dicts()
     doc = kpi_document(rows, business_date)
     doc.update(_collections_block(business_date))
+    doc.update(_analytics_block(business_date, doc))
     if as_json:
         typer.echo(json.dumps(doc, ensure_ascii=False, indent=2))
         return
@@ -108,6 +121,73 @@ def _collections_block(business_date: date) -> dict[str, Any]:
             return collection_kpis(conn, business_date)
     finally:
         store.close()
+
+
+def _analytics_block(business_date: date, base: dict[str, Any]) -> dict[str, Any]:
+    """Roll/flow rates, migrations, cures, vintages, ECL and coverage from the
+    snapshots; contact, promise, recovery and alert figures from the store. Keys
+    already in the document keep their values."""
+    from postloan.analytics import operations
+    from postloan.analytics.dashboard import load_context, snapshot_figures
+    from postloan.config import load_settings
+    from postloan.store.db import open_store
+
+    settings = load_settings()
+    ctx = load_context(settings)
+    if business_date not in set(ctx.snapshots.dates("loan_state")):
+        return {}
+    state = ctx.snapshots.read("loan_state", business_date)
+    extra = snapshot_figures(ctx, business_date, state=state)
+    store = open_store(settings)
+    try:
+        with store.begin() as conn:
+            extra.update(operations.contact_rates(conn, business_date))
+            extra.update(operations.recovery_rate(conn, state))
+            lf = ctx.snapshots.scan("loan_state").select(
+                "loan_id", "business_date", "days_past_due"
+            )
+            extra.update(operations.alert_quality(conn, business_date, lf))
+    finally:
+        store.close()
+    return {k: v for k, v in extra.items() if k not in base}
+
+
+def _series(first: date | None, last: date | None, by: str | None) -> None:
+    """``--from/--to/--by``: a JSON list of per-date (and per-cut) snapshot documents."""
+    from postloan.analytics.dashboard import cut_values, load_context, snapshot_figures
+    from postloan.analytics.kpis import check_cut
+    from postloan.config import load_settings
+    from postloan.domain.errors import ValidationError
+
+    check_cut(by)
+    if first is not None and last is not None and first > last:
+        raise ValidationError("--from must not be after --to")
+    ctx = load_context(load_settings())
+    dates = [
+        d
+        for d in ctx.snapshots.dates("loan_state")
+        if (first is None or d >= first) and (last is None or d <= last)
+    ]
+    if not dates:
+        raise NotFound("no closed business date in that range; run `postloan eod` first")
+    cuts = cut_values(ctx, by) if by else {}
+    out: list[dict[str, Any]] = []
+    for d in dates:
+        if not by:
+            out.append(snapshot_figures(ctx, d))
+            continue
+        state = ctx.snapshots.read("loan_state", d)
+        for value, ids in cuts.items():
+            keep = pl_is_in(ids)
+            doc = snapshot_figures(ctx, d, state=state, keep=keep)
+            out.append({"cut": {by: value}, **doc})
+    typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
+
+
+def pl_is_in(ids: list[str]) -> Any:
+    import polars as pl
+
+    return pl.col("loan_id").is_in(ids)
 
 
 def _print_tables(doc: dict[str, Any]) -> None:
