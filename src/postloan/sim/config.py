@@ -30,6 +30,7 @@ _OPEN = {
     ("borrowers", "channel"),
     ("borrowers", "channel_risk"),
     ("products",),
+    ("organisation", "officer_quality"),
 }
 _OPEN_LEAVES = {"terms", "methods"}  # products.<name>.terms / .methods
 

@@ -132,6 +132,13 @@ def build_book(cfg: SimConfig, cal: SimCalendar, rng: np.random.Generator, loans
     n_branches = max(1, math.ceil(n_officers / per_branch))
     branch_region = _choice(rng, region_p, n_branches)
     officer_effect = float(ocfg["officer_quality_sd"]) * rng.standard_normal(n_officers)
+    for officer_id, effect in (ocfg.get("officer_quality") or {}).items():
+        # a fixed origination quality for named officers (tests, what-if runs); the draw
+        # above still happens so the rest of the book is unchanged
+        index = int(str(officer_id).lstrip("O")) - 1
+        if not 0 <= index < n_officers:
+            raise ConfigError(f"organisation.officer_quality: no officer {officer_id!r}")
+        officer_effect[index] = float(effect)
     region_effect = float(cfg["macro"]["region_sd"]) * rng.standard_normal(len(regions))
     # Each loan: a region, then a branch of that region (or any), then an officer of it.
     region = _choice(rng, region_p, n)
