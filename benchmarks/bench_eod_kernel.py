@@ -12,6 +12,15 @@ date (default: the simulation's last month-end). The reference
 (``reference_states_frame``) is timed on a sample of loans in the same child,
 after the big run; the kernel is also run on that sample and must agree with it.
 Targets (1M loans, ~36M schedule rows): ≤ 15 s wall, ≤ 6 GB peak, ≥ 50× speed-up.
+
+``--pair``: the states on D - 1 and D for a full recompute, ``loan_states_pair``
+(one pass) against two ``run_kernel`` calls in the same child (the pair first, so
+the peak RSS after it is its own), both results compared field by field.
+``--book DIR`` reads a cached book directory instead (e.g.
+``bench-out/eod-kernel-1000000-36-7-t36``), ``--every K`` keeps every K-th loan:
+
+    .venv/bin/python benchmarks/bench_eod_kernel.py --pair \
+        --book bench-out/eod-kernel-1000000-36-7-t36 --every 5
 """
 
 from __future__ import annotations
@@ -26,6 +35,10 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import polars as pl
 
 NAMES = ("loans", "schedules", "transactions", "marks")
 
@@ -51,6 +64,66 @@ def build(loans: int, months: int, seed: int) -> None:
     (out / "meta.json").write_text(
         json.dumps({"business_date": str(on), "simulate_s": time.perf_counter() - t0})
     )
+
+
+def _read(src: Path, every: int) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    import polars as pl
+
+    frames = [pl.read_parquet(src / f"{name}.parquet") for name in NAMES]
+    if every > 1:
+        ids = frames[0].select("loan_id").gather_every(every)
+        frames = [f.join(ids, on="loan_id", how="semi", maintain_order="left") for f in frames]
+    loans, schedules, transactions, marks = frames
+    return loans, schedules, transactions, marks
+
+
+def _cpu() -> float:
+    """CPU seconds of this process, every thread (the machine may be shared: wall
+    time then measures the neighbours too)."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def measure_pair(src: Path, on: str | None, every: int) -> dict[str, object]:
+    """``run_kernel_pair`` against two ``run_kernel`` calls (D - 1, D) on one book."""
+    from datetime import timedelta
+
+    from postloan.batch.state_kernel import run_kernel, run_kernel_pair
+    from postloan.domain.policy import ServicingPolicy
+
+    meta = json.loads((src / "meta.json").read_text())
+    day = date.fromisoformat(on or meta["business_date"])
+    policy = ServicingPolicy.default()
+    t0 = time.perf_counter()
+    frames = _read(src, every)
+    t1 = time.perf_counter()
+    c1 = _cpu()
+    before, today = run_kernel_pair(*frames, day, policy)
+    t2, c2 = time.perf_counter(), _cpu()
+    rss_pair = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    want_before = run_kernel(*frames, day - timedelta(days=1), policy)
+    t3 = time.perf_counter()
+    want = run_kernel(*frames, day, policy)
+    t4, c4 = time.perf_counter(), _cpu()
+    return {
+        "loans": frames[0].height,
+        "schedule_rows": frames[1].height,
+        "transactions": frames[2].height,
+        "business_date": str(day),
+        "read_s": t1 - t0,
+        "pair_s": t2 - t1,
+        "peak_rss_gb_pair": rss_pair,
+        "before_s": t3 - t2,
+        "on_s": t4 - t3,
+        "pair_cpu_s": c2 - c1,
+        "two_cpu_s": c4 - c2,
+        "states_before": before.states.height,
+        "states_on": today.states.height,
+        "fallback_before": len(before.fallback_ids),
+        "fallback_on": len(today.fallback_ids),
+        "identical_before": before.states.equals(want_before.states, null_equal=True),
+        "identical_on": today.states.equals(want.states, null_equal=True),
+    }
 
 
 def measure(loans: int, months: int, seed: int, on: str | None, sample: int) -> dict[str, object]:
@@ -103,8 +176,15 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--date", default=None, help="business date (default: last month-end)")
     ap.add_argument("--sample", type=int, default=2_000, help="loans timed through the reference")
-    ap.add_argument("--child", choices=("build", "measure"), default=None)
+    ap.add_argument("--child", choices=("build", "measure", "pair"), default=None)
+    ap.add_argument("--pair", action="store_true", help="D - 1 and D in one pass vs two calls")
+    ap.add_argument("--book", default=None, help="a cached book directory (with --pair)")
+    ap.add_argument("--every", type=int, default=1, help="keep every K-th loan (with --pair)")
     args = ap.parse_args()
+    src = Path(args.book) if args.book else book_dir(args.loans, args.months, args.seed)
+    if args.child == "pair":
+        print(json.dumps(measure_pair(src, args.date, args.every)))
+        return
     if args.child == "build":
         build(args.loans, args.months, args.seed)
         return
@@ -125,6 +205,9 @@ def main() -> None:
     ]
     if args.date:
         base += ["--date", args.date]
+    if args.pair:
+        _run_pair(base, src, args.every)
+        return
     if not (book_dir(args.loans, args.months, args.seed) / "meta.json").exists():
         t0 = time.perf_counter()
         subprocess.run([*base, "--child", "build"], check=True)
@@ -155,6 +238,37 @@ def main() -> None:
     )
     print(f"speed-up: {per_loan_ref / per_loan_kernel:.0f}x per loan")
     print(f"fallback to the reference: {r['sample_fallback_share']:.2%} of sampled loans")
+
+
+def _run_pair(base: list[str], src: Path, every: int) -> None:
+    if not (src / "meta.json").exists():
+        raise SystemExit(f"no cached book at {src}: run without --pair once to build it")
+    cmd = [*base, "--book", str(src), "--every", str(every), "--child", "pair"]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    two = r["before_s"] + r["on_s"]
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"book: {r['loans']:,} loans, {r['schedule_rows']:,} schedule rows, "
+        f"{r['transactions']:,} transactions; business date {r['business_date']}"
+    )
+    print(
+        f"two calls: {r['before_s']:.2f} s (D - 1) + {r['on_s']:.2f} s (D) = {two:.2f} s; "
+        f"pair: {r['pair_s']:.2f} s ({two / max(r['pair_s'], 1e-9):.2f}x); "
+        f"peak RSS after the pair {r['peak_rss_gb_pair']:.2f} GB"
+    )
+    print(
+        f"CPU time: two calls {r['two_cpu_s']:.2f} s, pair {r['pair_cpu_s']:.2f} s "
+        f"({r['two_cpu_s'] / max(r['pair_cpu_s'], 1e-9):.2f}x)"
+    )
+    print(
+        f"identical to two calls: D - 1 {r['identical_before']} ({r['states_before']:,} states, "
+        f"{r['fallback_before']} fallback), D {r['identical_on']} ({r['states_on']:,} states, "
+        f"{r['fallback_on']} fallback)"
+    )
 
 
 if __name__ == "__main__":

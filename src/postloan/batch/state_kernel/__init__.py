@@ -20,6 +20,14 @@ every loan when the policy asks for horizontal allocation, ``early_payment:
 prepayment``, more than one instalment held in advance or materiality thresholds.
 A loan's result never depends on the other loans in the frames.
 
+The day before too. ``loan_states_pair(loans, schedules, transactions, marks,
+business_date, policy)`` returns ``(states on D - 1, states on D)``, each exactly
+what ``loan_states`` returns for that date, for the price of about one call: the
+book is prepared once (for D), the walk applies every event dated before D,
+the day before is finished on a copy of the walk's state (over the events and
+failed debits up to D - 1), then the walk goes on with day D's events and D is
+finished. Loans the reference computes on D are computed by it on D - 1 too.
+
 Spark. ``loan_states_arrow(loans, schedules, transactions, marks, business_date,
 policy)`` takes the four tables as ``pyarrow.Table``s holding a set of WHOLE
 loans (e.g. one ``applyInArrow`` group after ``repartition`` by loan id) and
@@ -31,25 +39,41 @@ polars frames rebuilt from them. Input columns are the store's batch frames
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-from postloan.batch.reference import STATE_SCHEMA, reference_states_frame
+from postloan.batch.reference import (
+    STATE_SCHEMA,
+    iter_books,
+    reference_states,
+    reference_states_frame,
+    states_frame,
+)
 from postloan.batch.state_kernel.book import Book, prepare
 from postloan.batch.state_kernel.dates import day_number
 from postloan.batch.state_kernel.finish import CATEGORY_NAMES, STATUS, dates, finish
-from postloan.batch.state_kernel.walk import Walker
+from postloan.batch.state_kernel.walk import Walk, Walker
 from postloan.domain.policy import AllocationOrder, EarlyPayment, ServicingPolicy
 from postloan.domain.schedule import LoanTerms
 from postloan.feeds.loaders import terms_from_row
 
-__all__ = ["KernelRun", "loan_states", "loan_states_arrow", "native_policy", "run_kernel"]
+__all__ = [
+    "KernelRun",
+    "loan_states",
+    "loan_states_arrow",
+    "loan_states_pair",
+    "native_policy",
+    "run_kernel",
+    "run_kernel_pair",
+]
 
 #: Worker threads for the walk (parts of whole loans), and the book size worth splitting.
 THREADS = max(1, min(4, os.cpu_count() or 1))
@@ -168,6 +192,174 @@ def _walk_parts(
         else:
             cols[name] = value
     return cols, np.concatenate([p[1] for p in parts])
+
+
+def loan_states_pair(
+    loans: pl.DataFrame,
+    schedules: pl.DataFrame,
+    transactions: pl.DataFrame,
+    marks: pl.DataFrame,
+    business_date: date,
+    policy: ServicingPolicy,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``(loan_states(..., business_date - 1 day, ...), loan_states(..., business_date, ...))``
+    in about the time of one call (see the module docstring)."""
+    before, on = run_kernel_pair(loans, schedules, transactions, marks, business_date, policy)
+    return before.states, on.states
+
+
+def run_kernel_pair(
+    loans: pl.DataFrame,
+    schedules: pl.DataFrame,
+    transactions: pl.DataFrame,
+    marks: pl.DataFrame,
+    business_date: date,
+    policy: ServicingPolicy,
+) -> tuple[KernelRun, KernelRun]:
+    """``loan_states_pair`` with each date's fallback count."""
+    day_before = business_date - timedelta(days=1)
+    if not native_policy(policy):
+        both = _reference_pair(loans, schedules, transactions, marks, business_date, policy, None)
+        return (
+            KernelRun(both[0], both[0]["loan_id"].to_list(), 0),
+            KernelRun(both[1], both[1]["loan_id"].to_list(), 0),
+        )
+    book, fallback = prepare(
+        loans, schedules, transactions, marks, business_date, policy, day_before=True
+    )
+    cache: dict[int, LoanTerms] = {}
+
+    def terms_for(row: int) -> LoanTerms:
+        if row not in cache:
+            cache[row] = terms_from_row(loans.row(row, named=True))
+        return cache[row]
+
+    on = day_number(business_date)
+    (cols_b, late_b), (cols, late) = _walk_parts_pair(book, on, policy, terms_for)
+    # the day before: loans disbursed by then; the reference computes the loans it
+    # computes on D (a superset of those it would on D - 1: same results, parity)
+    due_b = book.disb < on
+    keep_b = ~late_b & due_b
+    keep = ~late
+    late_ids = set(book.loan_id.filter(pl.Series(late)).to_list())
+    late_ids_b = set(book.loan_id.filter(pl.Series(late_b & due_b)).to_list())
+    fb = sorted(set(fallback) | late_ids)
+    fb_b = sorted(set(fallback) | late_ids_b)
+    native = _native_frame(loans, business_date, book.row[keep], book.loan_id, cols, keep)
+    native_b = _native_frame(loans, day_before, book.row[keep_b], book.loan_id, cols_b, keep_b)
+    ref_b, ref = _reference_pair(
+        loans, schedules, transactions, marks, business_date, policy, (fb_b, fb)
+    )
+    return (
+        KernelRun(pl.concat([native_b, ref_b]).sort("loan_id"), fb_b, native_b.height),
+        KernelRun(pl.concat([native, ref]).sort("loan_id"), fb, native.height),
+    )
+
+
+def _walk_pair(
+    book: Book, on: int, policy: ServicingPolicy, terms_for: Callable[[int], LoanTerms]
+) -> tuple[tuple[dict[str, Any], np.ndarray], tuple[dict[str, Any], np.ndarray]]:
+    """One walk, finished on the day before (on a copy of its state, over the events
+    up to then) and, after day ``on``'s events, on ``on``."""
+    n = book.start.shape[0]
+    loan = np.repeat(np.arange(n, dtype=np.int64), book.ev_count)
+    earlier = book.ev_day < on  # a loan's events come in day order: a prefix of each
+    count_b = np.bincount(loan[earlier], minlength=n).astype(np.int64, copy=False)
+    del loan
+    book_b = dataclasses.replace(
+        book,
+        ev_start=np.cumsum(count_b) - count_b,
+        ev_count=count_b,
+        ev_day=book.ev_day[earlier],
+        ev_kind=book.ev_kind[earlier],
+        ev_amount=book.ev_amount[earlier],
+        failed_debits=book.failed_debits_before,
+    )
+    walker = Walker(book, on, policy, terms_for)
+    walker.run(stop=count_b)
+    snapshot = copy.copy(walker)
+    snapshot.b, snapshot.w, snapshot.on = book_b, _copy_walk(walker.w), on - 1
+    result_b = finish(snapshot)
+    del snapshot, book_b
+    walker.run(first=count_b)
+    return result_b, finish(walker)
+
+
+def _copy_walk(w: Walk) -> Walk:
+    """A deep copy of the walk's per-loan arrays (``finish`` advances them in place)."""
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(w):
+        value = getattr(w, f.name)
+        if isinstance(value, dict):
+            values[f.name] = {k: v.copy() for k, v in value.items()}
+        else:
+            values[f.name] = value.copy()
+    return Walk(**values)
+
+
+def _walk_parts_pair(
+    book: Book, on: int, policy: ServicingPolicy, terms_for: Callable[[int], LoanTerms]
+) -> tuple[tuple[dict[str, Any], np.ndarray], tuple[dict[str, Any], np.ndarray]]:
+    """``_walk_parts`` for ``_walk_pair``: parts of whole loans on worker threads."""
+    n = book.start.shape[0]
+    threads = THREADS if n >= PART_MIN_LOANS else 1
+    if threads == 1:
+        return _walk_pair(book, on, policy, terms_for)
+    count = max(threads, -(-n // PART_MAX_LOANS))
+    cuts = [n * i // count for i in range(count + 1)]
+    books = [book.part(lo, hi) for lo, hi in zip(cuts[:-1], cuts[1:], strict=True)]
+    book.owing_next = book.owing_next[:0].copy()
+    with ThreadPoolExecutor(threads) as pool:
+        parts = list(pool.map(lambda part: _walk_pair(part, on, policy, terms_for), books))
+    del books
+    return _joined([p[0] for p in parts]), _joined([p[1] for p in parts])
+
+
+def _joined(
+    parts: list[tuple[dict[str, Any], np.ndarray]],
+) -> tuple[dict[str, Any], np.ndarray]:
+    cols: dict[str, Any] = {}
+    for name, value in parts[0][0].items():
+        if isinstance(value, np.ndarray):
+            cols[name] = np.concatenate([p[0][name] for p in parts])
+        elif isinstance(value, dict):
+            cols[name] = {k: v for p in parts for k, v in p[0][name].items()}
+        else:
+            cols[name] = value
+    return cols, np.concatenate([p[1] for p in parts])
+
+
+def _reference_pair(
+    loans: pl.DataFrame,
+    schedules: pl.DataFrame,
+    transactions: pl.DataFrame,
+    marks: pl.DataFrame,
+    business_date: date,
+    policy: ServicingPolicy,
+    ids: tuple[list[str], list[str]] | None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The reference on the day before (loans ``ids[0]``) and on ``business_date``
+    (``ids[1]``; ``None``: every loan), each loan's domain values built once."""
+    if ids is not None:
+        chosen = pl.DataFrame(
+            {"loan_id": pl.Series(sorted(set(ids[0]) | set(ids[1])), dtype=pl.Utf8)}
+        )
+        loans, schedules, transactions, marks = (
+            f.join(chosen, on="loan_id", how="semi", maintain_order="left")
+            for f in (loans, schedules, transactions, marks)
+        )
+    books = list(iter_books(loans, schedules, transactions, marks))
+    if ids is None:
+        before, on = books, books
+    else:
+        want_b, want = set(ids[0]), set(ids[1])
+        before = [b for b in books if b.loan_id in want_b]
+        on = [b for b in books if b.loan_id in want]
+    day_before = business_date - timedelta(days=1)
+    return (
+        states_frame(reference_states(before, day_before, policy)),
+        states_frame(reference_states(on, business_date, policy)),
+    )
 
 
 def _reference(

@@ -10,7 +10,7 @@ and the exact daily penalty rate of each loan as a fraction ``num / den``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
@@ -73,6 +73,8 @@ class Book:
     forborne_lo: I64
     forborne_hi: I64
     failed_debits: I64  # failed debits up to the business date, per loan
+    #: failed debits up to the day before (``prepare(..., day_before=True)``), else empty
+    failed_debits_before: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def part(self, lo: int, hi: int) -> Book:
         """Loans ``lo .. hi - 1`` as a book of their own (offsets rebased)."""
@@ -134,6 +136,7 @@ class Book:
             forborne_lo=f_lo,
             forborne_hi=f_hi,
             failed_debits=self.failed_debits[lo:hi],
+            failed_debits_before=self.failed_debits_before[lo:hi],
         )
 
 
@@ -247,8 +250,12 @@ def prepare(
     marks: pl.DataFrame,
     business_date: date,
     policy: ServicingPolicy,
+    day_before: bool = False,
 ) -> tuple[Book, list[str]]:
-    """The native book and the ids of the loans left to the reference."""
+    """The native book and the ids of the loans left to the reference.
+
+    ``day_before``: also count each loan's failed debits up to the day before the
+    business date (``Book.failed_debits_before``, for ``loan_states_pair``)."""
     on = day_number(business_date)
     base = (
         loans.select("loan_id", "annual_rate", "day_count", "disbursement_date")
@@ -275,6 +282,11 @@ def prepare(
     _flag(bad, tk, (amount < 0) | reversal_without.to_numpy())
     del txns, reversal_without
     failed = np.bincount(tk[known & (ttype == 1)], minlength=n).astype(np.int64, copy=False)
+    failed_before = (
+        np.bincount(tk[(tday < on) & (ttype == 1)], minlength=n).astype(np.int64, copy=False)
+        if day_before
+        else failed[:0]
+    )
 
     # marks: restructured ones are native; marks starting after the date change nothing
     mk = marks.join(keyed, on="loan_id", how="inner")
@@ -438,6 +450,7 @@ def prepare(
         ev_kind=ev_kind,
         ev_amount=ev_amount,
         failed_debits=failed[keep],
+        failed_debits_before=failed_before[keep] if day_before else failed_before,
     )
     return book, fallback
 

@@ -391,14 +391,20 @@ class Walker:
 
     # ---- events -----------------------------------------------------------------------
 
-    def run(self) -> Walk:
+    def run(self, first: I64 | None = None, stop: I64 | None = None) -> Walk:
+        """Apply each loan's events ``first .. stop - 1`` (ranks; default: all of them).
+
+        A loan's events are applied in order whatever the split, so ``run(0, k)``
+        then ``run(k, count)`` leaves the same state as ``run()`` (``loan_states_pair``
+        finishes the day before in between)."""
         b, w = self.b, self.w
-        counts = b.ev_count
+        counts = b.ev_count if stop is None else stop
+        bottom = int(first.min()) if first is not None and first.size else 0
         top = int(counts.max()) if counts.size else 0
-        for r in range(top):
+        for r in range(bottom, top):
             # loans with an r-th event, in loan order: the gathers below then walk
             # memory forwards (far kinder to the cache than busiest-first order)
-            act = np.flatnonzero(counts > r)
+            act = np.flatnonzero(counts > r if first is None else (counts > r) & (first <= r))
             rows = b.ev_start[act] + r
             t, kind, amount = b.ev_day[rows], b.ev_kind[rows], b.ev_amount[rows]
             live = (w.charged_off[act] == NONE) & ~w.fallback[act]
