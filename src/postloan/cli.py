@@ -42,6 +42,7 @@ def _register() -> None:
     import postloan.commands.kpi  # noqa: F401
     import postloan.commands.model  # noqa: F401
     import postloan.commands.recovery  # noqa: F401
+    import postloan.commands.report  # noqa: F401
     import postloan.commands.scorecard  # noqa: F401
     import postloan.commands.simulate  # noqa: F401
     import postloan.commands.state  # noqa: F401
