@@ -255,50 +255,71 @@ def cure_rates(before: pl.DataFrame, after: pl.DataFrame, buckets: Sequence[str]
 # ---- vintages ----------------------------------------------------------------------
 
 
+def _mob(date_col: str, disbursed_col: str) -> pl.Expr:
+    return (
+        (pl.col(date_col).dt.year() - pl.col(disbursed_col).dt.year()) * 12
+        + pl.col(date_col).dt.month()
+        - pl.col(disbursed_col).dt.month()
+    ).cast(pl.Int32)
+
+
 def vintage_table(
     states: pl.LazyFrame, attrs: pl.LazyFrame, ends: Sequence[date], thresholds=(30, 90)
 ) -> pl.DataFrame:
-    """One row per (vintage, mob): originated, loans and for each X in ``thresholds``
-    ``bal_X`` (balance ≥ X DPD), ``pit_X`` and ``ever_X`` as exact ratio strings."""
-    frame = (
-        states.filter(pl.col("business_date").is_in(list(ends)))
+    """One row per (vintage, mob) observed on ``ends``: originated, loans, and for each X
+    in ``thresholds`` ``bal_X`` (balance ≥ X DPD, point-in-time) and ``everbal_X``
+    (originated amount of the loans ≥ X DPD on some month-end up to that MOB).
+
+    Only the delinquent rows (≥ min X) are joined to the loans' attributes; the grid
+    of (vintage, mob) comes from the origination months and ``ends`` (fast on 24M rows).
+    """
+    low = min(thresholds)
+    bad = (
+        states.filter(pl.col("business_date").is_in(list(ends)) & (pl.col("days_past_due") >= low))
         .select("loan_id", "business_date", "days_past_due", "principal_outstanding", "status")
         .join(attrs.select("loan_id", "vintage", "disbursed", "originated"), on="loan_id")
-        .with_columns(
-            mob=(
-                (pl.col("business_date").dt.year() - pl.col("disbursed").dt.year()) * 12
-                + pl.col("business_date").dt.month()
-                - pl.col("disbursed").dt.month()
-            ).cast(pl.Int32)
-        )
+        .with_columns(mob=_mob("business_date", "disbursed"))
         .filter(pl.col("mob") >= 0)
-        .sort("loan_id", "mob")
     )
     cohort = attrs.group_by("vintage").agg(
-        pl.col("originated").sum().alias("originated"), pl.len().alias("loans")
+        pl.col("originated").sum().alias("originated"),
+        pl.len().alias("loans"),
+        pl.col("disbursed").min().alias("month"),
     )
-    exprs = []
-    for x in thresholds:
-        bad = (pl.col("days_past_due") >= x) & (pl.col("status") != "charged_off")
-        frame = frame.with_columns(
-            (pl.col("days_past_due") >= x).cast(pl.Int8).cum_max().over("loan_id").alias(f"e{x}")
-        )
-        exprs += [
-            pl.when(bad).then(pl.col("principal_outstanding")).otherwise(0).sum().alias(f"bal_{x}"),
-            pl.when(pl.col(f"e{x}") == 1)
-            .then(pl.col("originated"))
+    grid = (
+        cohort.join(pl.LazyFrame({"end": list(ends)}, schema={"end": pl.Date}), how="cross")
+        .with_columns(mob=_mob("end", "month"))
+        .filter(pl.col("mob") >= 0)
+        .select("vintage", "mob", "originated", "loans")
+    )
+    pit = bad.group_by("vintage", "mob").agg(
+        *(
+            pl.when((pl.col("days_past_due") >= x) & (pl.col("status") != "charged_off"))
+            .then(pl.col("principal_outstanding"))
             .otherwise(0)
             .sum()
-            .alias(f"everbal_{x}"),
-        ]
-    out = (
-        frame.group_by("vintage", "mob")
-        .agg(*exprs)
-        .join(cohort, on="vintage")
-        .sort("vintage", "mob")
-        .collect()
+            .alias(f"bal_{x}")
+            for x in thresholds
+        )
     )
-    return out
+    out = grid.join(pit, on=["vintage", "mob"], how="left")
+    for x in thresholds:
+        # each loan counts its originated amount from the first month-end it was >= X
+        first = (
+            bad.filter(pl.col("days_past_due") >= x)
+            .group_by("loan_id")
+            .agg(pl.col("vintage").first(), pl.col("originated").first(), pl.col("mob").min())
+            .group_by("vintage", "mob")
+            .agg(pl.col("originated").sum().alias("first_bad"))
+        )
+        out = (
+            out.join(first, on=["vintage", "mob"], how="left")
+            .with_columns(pl.col(f"bal_{x}", "first_bad").fill_null(0))
+            .sort("vintage", "mob")
+            .with_columns(pl.col("first_bad").cum_sum().over("vintage").alias(f"everbal_{x}"))
+            .drop("first_bad")
+        )
+    return out.sort("vintage", "mob").collect()
 
 
 def vintage_document(table: pl.DataFrame, thresholds=(30, 90)) -> dict[str, Any]:
