@@ -264,7 +264,10 @@ def _mob(date_col: str, disbursed_col: str) -> pl.Expr:
 
 
 def vintage_table(
-    states: pl.LazyFrame, attrs: pl.LazyFrame, ends: Sequence[date], thresholds=(30, 90)
+    states: pl.LazyFrame,
+    attrs: pl.LazyFrame,
+    ends: Sequence[date],
+    thresholds: Sequence[int] = (30, 90),
 ) -> pl.DataFrame:
     """One row per (vintage, mob) observed on ``ends``: originated, loans, and for each X
     in ``thresholds`` ``bal_X`` (balance ≥ X DPD, point-in-time) and ``everbal_X``
@@ -322,7 +325,7 @@ def vintage_table(
     return out.sort("vintage", "mob").collect()
 
 
-def vintage_document(table: pl.DataFrame, thresholds=(30, 90)) -> dict[str, Any]:
+def vintage_document(table: pl.DataFrame, thresholds: Sequence[int] = (30, 90)) -> dict[str, Any]:
     """``{vintage: {originated, loans, curve: [{mob, dpd30_pit, dpd30_ever, ...}]}}``."""
     doc: dict[str, Any] = {}
     for row in table.iter_rows(named=True):

@@ -9,6 +9,7 @@ scorecard``'s. Labels in zh-CN (default) or en.
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -339,7 +340,7 @@ def _charts(doc: dict[str, Any], trend: list[list[Any]], labels: dict[str, str])
     vint = doc.get("vintages") or {}
     if vint:
         mobs = sorted({p["mob"] for v in vint.values() for p in v["curve"]})
-        series = {}
+        series: dict[str, Sequence[float | None]] = {}
         for name, item in list(vint.items())[-8:]:
             got = {p["mob"]: float(Decimal(p["dpd30_pit"])) for p in item["curve"]}
             series[name] = [got.get(m) for m in mobs]
@@ -392,7 +393,7 @@ def build_monthly(settings: Any, first: date, last: date, out: Path, lang: str) 
 
 def write_xlsx(tables: list[Table], path: Path) -> None:
     """One sheet per table; figures are written as the same strings as the JSON/CSV."""
-    from openpyxl import Workbook
+    from openpyxl import Workbook  # type: ignore[import-untyped]
 
     wb = Workbook()
     wb.remove(wb.active)
