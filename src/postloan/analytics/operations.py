@@ -155,3 +155,50 @@ def alert_quality(conn: Connection, on: date, states: pl.LazyFrame) -> dict[str,
             "without_alert": bad_window.height - len(leads),
         },
     }
+
+
+def days_to_first_action_by_bucket(conn: Connection, on: date) -> dict[str, Any]:
+    """Per bucket entered in the window (``entered_delinquency`` = the first bucket,
+    ``bucket_up`` to a bucket): days from the entry to the loan's first collection
+    action on or after it — ``median``, ``p90``, ``entries``, ``without_action``."""
+    start = on - timedelta(days=WINDOW_DAYS - 1)
+    events = _table("loan_events")
+    actions = _table("collection_actions")
+    entries = conn.execute(
+        select(
+            events.c.loan_id, events.c.business_date, events.c.event_type, events.c.to_value
+        ).where(
+            events.c.event_type.in_(["entered_delinquency", "bucket_up"]),
+            events.c.business_date >= start,
+            events.c.business_date <= on,
+        )
+    ).all()
+    if not entries:
+        return {}
+    acted: dict[str, list[date]] = {}
+    for loan_id, day in conn.execute(
+        select(actions.c.loan_id, actions.c.business_date).where(
+            actions.c.business_date >= start,
+            actions.c.business_date <= on,
+            actions.c.status != "duplicate",
+        )
+    ):
+        acted.setdefault(loan_id, []).append(day)
+    days: dict[str, list[int]] = {}
+    waiting: dict[str, int] = {}
+    for loan_id, day, kind, to_value in entries:
+        bucket = "first" if kind == "entered_delinquency" else str(to_value)
+        later = [d for d in acted.get(loan_id, []) if d >= day]
+        if later:
+            days.setdefault(bucket, []).append((min(later) - day).days)
+        else:
+            waiting[bucket] = waiting.get(bucket, 0) + 1
+    return {
+        b: {
+            "median": median(days.get(b, [])),
+            "p90": percentile(days.get(b, []), 90),
+            "entries": len(days.get(b, [])) + waiting.get(b, 0),
+            "without_action": waiting.get(b, 0),
+        }
+        for b in sorted(set(days) | set(waiting))
+    }

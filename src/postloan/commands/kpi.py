@@ -147,6 +147,9 @@ def _analytics_block(business_date: date, base: dict[str, Any]) -> dict[str, Any
                 "loan_id", "business_date", "days_past_due"
             )
             extra.update(operations.alert_quality(conn, business_date, lf))
+            extra["days_to_first_action_by_bucket"] = operations.days_to_first_action_by_bucket(
+                conn, business_date
+            )
     finally:
         store.close()
     return {k: v for k, v in extra.items() if k not in base}
