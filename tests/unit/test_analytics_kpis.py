@@ -248,3 +248,23 @@ def test_month_ends_and_cut_check() -> None:
 
     with pytest.raises(ValidationError, match="--by must be one of"):
         kpis.check_cut("colour")
+
+
+def test_flow_rates_from_stored_kpi_rows_equal_the_state_computation() -> None:
+    from postloan.batch.steps.kpi import kpi_rows
+    from postloan.domain.policy import ServicingPolicy
+
+    before, after = frames(21)
+    policy = ServicingPolicy()
+    stored = kpis.flow_rates_from_kpi(
+        kpi_rows(before, T0, policy), kpi_rows(after, T1, policy), BUCKETS
+    )
+    assert stored == kpis.flow_rates(before, after, BUCKETS)
+    assert kpis.portfolio(after, BUCKETS)["npl_ratio"] == ratio(
+        int(
+            after.filter(kpis.is_open() & pl.col("classification").is_in(kpis.NPL_CLASSES))[
+                "principal_outstanding"
+            ].sum()
+        ),
+        int(after.filter(kpis.is_open())["principal_outstanding"].sum()),
+    )

@@ -39,7 +39,7 @@ def load_context(settings: Any) -> Context:
     buckets = [b.label for b in policy.buckets.buckets]
     ecl_cfg = (read_config(settings.config_file).get("analytics") or {}).get("ecl")
     try:
-        attrs: pl.LazyFrame | None = kpis.book_attributes(settings.home)
+        attrs: pl.LazyFrame | None = kpis.book_attributes(settings.home).collect().lazy()
     except NotFound:  # no book mirror: cuts and vintages are unavailable
         attrs = None
     return Context(
@@ -63,22 +63,39 @@ def snapshot_figures(
     if keep is not None:
         state = state.filter(keep)
     doc: dict[str, Any] = {"date": on.isoformat()}
-    doc.update(kpis.portfolio(state, ctx.buckets))
+    if keep is None and on in set(snaps.dates("kpi")):
+        from postloan.commands.kpi import kpi_document  # the stored KPI rows: no recount
+
+        stored = kpi_document(snaps.read("kpi", on).to_dicts(), on)
+        doc.update({k: v for k, v in stored.items() if k != "date"})
+    else:
+        doc.update(kpis.portfolio(state, ctx.buckets))
     prev = previous_month_end(dates, on)
     if prev is not None:
-        before = snaps.read("loan_state", prev)
+        before = (
+            snaps.scan("loan_state", prev, prev)
+            .select("loan_id", "status", "bucket", "classification", "principal_outstanding")
+            .collect()
+        )
         if keep is not None:
             before = before.filter(keep)
+        joined = kpis.pairs(before, state)
         doc["roll_rates"] = {
             "from": prev.isoformat(),
             "to": on.isoformat(),
-            **kpis.transition_matrix(before, state, "bucket", ctx.buckets),
+            **kpis.transition_matrix(joined, None, "bucket", ctx.buckets),
         }
-        doc["flow_rates"] = kpis.flow_rates(before, state, ctx.buckets)
+        kpi_dates = set(snaps.dates("kpi"))
+        if keep is None and {prev, on} <= kpi_dates:
+            doc["flow_rates"] = kpis.flow_rates_from_kpi(
+                snaps.read("kpi", prev), snaps.read("kpi", on), ctx.buckets
+            )
+        else:
+            doc["flow_rates"] = kpis.flow_rates(before, state, ctx.buckets)
         doc["migration_matrix"] = kpis.transition_matrix(
-            before, state, "classification", kpis.CATEGORIES
+            joined, None, "classification", kpis.CATEGORIES
         )
-        doc["cure_rates"] = kpis.cure_rates(before, state, ctx.buckets)
+        doc["cure_rates"] = kpis.cure_rates(joined, None, ctx.buckets)
     else:
         doc.update(roll_rates=None, flow_rates=None, migration_matrix=None, cure_rates=None)
     if ctx.attrs is not None:

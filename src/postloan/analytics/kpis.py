@@ -170,27 +170,43 @@ def portfolio(state: pl.DataFrame, buckets: Sequence[str]) -> dict[str, Any]:
 # ---- transitions between two month-ends ---------------------------------------------
 
 
-def _pairs(before: pl.DataFrame, after: pl.DataFrame, column: str) -> pl.DataFrame:
-    """Open loans at ``before`` with their state at ``after`` (``closed`` when paid off)."""
+def pairs(before: pl.DataFrame, after: pl.DataFrame) -> pl.DataFrame:
+    """Open loans at ``before`` joined with their state at ``after``, once for every
+    transition KPI: ``f_<col>``/``t_<col>`` for bucket and classification (``closed``
+    when paid off at *t+1*), ``b`` (balance at *t*), ``dpd_t``, and the reasons."""
     a = before.filter(is_open()).select(
-        "loan_id", pl.col(column).alias("f"), pl.col("principal_outstanding").alias("b")
+        "loan_id",
+        pl.col("bucket").alias("f_bucket"),
+        pl.col("classification").alias("f_classification"),
+        pl.col("principal_outstanding").alias("b"),
     )
+    paid = is_paid_off()
     extra = [c for c in ("classification_reasons",) if c in after.columns]
     b = after.select(
         "loan_id",
-        pl.when(is_paid_off()).then(pl.lit("closed")).otherwise(pl.col(column)).alias("t"),
+        pl.when(paid).then(pl.lit("closed")).otherwise(pl.col("bucket")).alias("t_bucket"),
+        pl.when(paid)
+        .then(pl.lit("closed"))
+        .otherwise(pl.col("classification"))
+        .alias("t_classification"),
         pl.col("days_past_due").alias("dpd_t"),
         *extra,
     )
     return a.join(b, on="loan_id", how="inner")
 
 
+def _pairs(before: pl.DataFrame, after: pl.DataFrame | None, column: str) -> pl.DataFrame:
+    joined = before if after is None else pairs(before, after)
+    return joined.rename({f"f_{column}": "f", f"t_{column}": "t"}, strict=False)
+
+
 def transition_matrix(
-    before: pl.DataFrame, after: pl.DataFrame, column: str, keys: Sequence[str]
+    before: pl.DataFrame, after: pl.DataFrame | None, column: str, keys: Sequence[str]
 ) -> dict[str, Any]:
-    """Row-normalised matrices ``{from: {to: ratio}}`` by count and by balance at *t*."""
-    pairs = _pairs(before, after, column)
-    agg = pairs.group_by("f", "t").agg(pl.len().alias("n"), pl.col("b").sum().alias("bal"))
+    """Row-normalised matrices ``{from: {to: ratio}}`` by count and by balance at *t*.
+    ``after`` None: ``before`` is already a :func:`pairs` frame."""
+    joined = _pairs(before, after, column)
+    agg = joined.group_by("f", "t").agg(pl.len().alias("n"), pl.col("b").sum().alias("bal"))
     cells = {(f, t): (int(n), int(bal)) for f, t, n, bal in agg.iter_rows()}
     targets = list(keys) + sorted({t for (_, t) in cells if t not in keys})
     by_count: dict[str, dict[str, str]] = {}
@@ -223,7 +239,25 @@ def flow_rates(before: pl.DataFrame, after: pl.DataFrame, buckets: Sequence[str]
     }
 
 
-def cure_rates(before: pl.DataFrame, after: pl.DataFrame, buckets: Sequence[str]) -> dict[str, Any]:
+def flow_rates_from_kpi(
+    before: pl.DataFrame, after: pl.DataFrame, buckets: Sequence[str]
+) -> dict[str, str]:
+    """:func:`flow_rates` from two dates' stored KPI rows (their bucket balances)."""
+
+    def sums(rows: pl.DataFrame) -> dict[str, int]:
+        got = rows.filter(pl.col("kpi") == "bucket").select("key", "balance").iter_rows()
+        return {k: int(v) for k, v in got}
+
+    s0, s1 = sums(before), sums(after)
+    return {
+        f"{a}->{b}": ratio(s1.get(b, 0), s0.get(a, 0))
+        for a, b in zip(buckets[:-1], buckets[1:], strict=True)
+    }
+
+
+def cure_rates(
+    before: pl.DataFrame, after: pl.DataFrame | None, buckets: Sequence[str]
+) -> dict[str, Any]:
     """Per delinquent bucket at t: cured (current or paid off at t+1) ÷ loans, by count;
     cures under a restructuring observation at t+1 reported apart."""
     pairs = _pairs(before, after, "bucket")
@@ -283,6 +317,8 @@ def vintage_table(
         .join(attrs.select("loan_id", "vintage", "disbursed", "originated"), on="loan_id")
         .with_columns(mob=_mob("business_date", "disbursed"))
         .filter(pl.col("mob") >= 0)
+        .collect()
+        .lazy()  # small (the delinquent rows): computed once, reused below
     )
     cohort = attrs.group_by("vintage").agg(
         pl.col("originated").sum().alias("originated"),
