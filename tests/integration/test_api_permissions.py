@@ -22,7 +22,7 @@ from sqlalchemy import Connection, insert, text
 
 from postloan.collections.strategy_io import default_text
 from postloan.security import approvals
-from postloan.security.approvals import Approval, propose, register_handler
+from postloan.security.approvals import Approval, propose
 from postloan.security.permissions import APPROVAL_KINDS, has_permission
 from postloan.security.roles import Role
 from postloan.store.tables import Borrower, LoanStateCurrent, ScheduleInstalment
@@ -50,8 +50,9 @@ def _noop(conn: Connection, approval: Approval) -> None:
 
 
 @pytest.fixture
-def api(database_url: str) -> Iterator[Api]:
-    register_handler("waiver.grant", _noop)
+def api(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
+    # the real handler (collections) comes back afterwards: monkeypatch restores it
+    monkeypatch.setitem(approvals._HANDLERS, "waiver.grant", _noop)
     for built in make_api(database_url):
         with built.store.begin() as conn:
             seed_people(conn)
@@ -59,7 +60,6 @@ def api(database_url: str) -> Iterator[Api]:
             seed_case(conn, "B1", "L-LO", collector="co")
             seed_domain(conn)
         yield built
-    approvals._HANDLERS.pop("waiver.grant", None)
 
 
 def seed_domain(conn: Connection) -> None:

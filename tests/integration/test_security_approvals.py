@@ -16,7 +16,7 @@ from postloan.domain.errors import (
     ValidationError,
 )
 from postloan.security import approvals
-from postloan.security.approvals import Approval, decide, get_approval, propose, register_handler
+from postloan.security.approvals import Approval, decide, get_approval, propose
 from postloan.security.config import SecurityPolicy
 from postloan.security.roles import Role
 from postloan.security.users import (
@@ -49,8 +49,9 @@ def _apply_waiver(conn: Connection, approval: Approval) -> None:
 
 
 @pytest.fixture
-def people(store: Store) -> Iterator[Store]:
-    register_handler("waiver.grant", _apply_waiver)
+def people(store: Store, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+    # the real handler (collections) comes back afterwards: monkeypatch restores it
+    monkeypatch.setitem(approvals._HANDLERS, "waiver.grant", _apply_waiver)
     APPLIED.clear()
     with store.begin() as conn:
         for name, role in [
@@ -65,7 +66,6 @@ def people(store: Store) -> Iterator[Store]:
         ]:
             add_user(conn, username=name, role=role, password=None, team="east", now=NOW)
     yield store
-    approvals._HANDLERS.pop("waiver.grant", None)
 
 
 def test_get_user_and_list(people: Store) -> None:

@@ -127,6 +127,6 @@ def apply_activation(conn: Connection, approval: Approval) -> None:
 
 
 def register() -> None:
-    from postloan.security.approvals import register_handler
+    from postloan.security.approvals import register_default
 
-    register_handler(ACTION, apply_activation)
+    register_default(ACTION, apply_activation)

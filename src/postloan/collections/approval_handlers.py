@@ -1,8 +1,12 @@
 """Registers the collections approval handlers (found by ``approvals.load_handlers``):
 strategy activation, restructurings, waivers and write-offs."""
 
-from postloan.collections import concessions
-from postloan.collections.activation import register
+from postloan.collections import activation, concessions
+
+
+def register() -> None:
+    activation.register()
+    concessions.register()
+
 
 register()
-concessions.register()

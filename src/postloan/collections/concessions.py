@@ -570,8 +570,8 @@ def apply_writeoff(conn: Connection, approval: Approval) -> None:
 
 
 def register() -> None:
-    from postloan.security.approvals import register_handler
+    from postloan.security.approvals import register_default
 
-    register_handler(RESTRUCTURE_ACTION, apply_restructuring)
-    register_handler(WAIVER_ACTION, apply_waiver)
-    register_handler(WRITEOFF_ACTION, apply_writeoff)
+    register_default(RESTRUCTURE_ACTION, apply_restructuring)
+    register_default(WAIVER_ACTION, apply_waiver)
+    register_default(WRITEOFF_ACTION, apply_writeoff)

@@ -81,6 +81,14 @@ def register_handler(action: str, handler: Handler) -> None:
     _HANDLERS[action] = handler
 
 
+def register_default(action: str, handler: Handler) -> None:
+    """Register ``handler`` unless ``action`` already has one (what the packages'
+    ``approval_handlers.register`` use, so :func:`load_handlers` can run them
+    again to restore a handler without replacing one set on purpose)."""
+    kind_of(action)
+    _HANDLERS.setdefault(action, handler)
+
+
 def load_handlers() -> None:
     """Import the ``approval_handlers`` module of every postloan package (idempotent).
 
@@ -92,7 +100,10 @@ def load_handlers() -> None:
     for root in postloan.__path__:
         for info in pkgutil.iter_modules([root]):
             if info.ispkg and (Path(root) / info.name / "approval_handlers.py").exists():
-                importlib.import_module(f"postloan.{info.name}.approval_handlers")
+                module = importlib.import_module(f"postloan.{info.name}.approval_handlers")
+                again = getattr(module, "register", None)
+                if callable(again):  # restores a handler removed since the import
+                    again()
 
 
 def _aware(value: datetime | None) -> datetime | None:
