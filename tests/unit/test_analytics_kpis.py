@@ -268,3 +268,25 @@ def test_flow_rates_from_stored_kpi_rows_equal_the_state_computation() -> None:
         ),
         int(after.filter(kpis.is_open())["principal_outstanding"].sum()),
     )
+
+
+def test_ecl_takes_the_b_score_pd_where_a_loan_has_one() -> None:
+    from postloan.analytics.ecl import score_pd
+
+    state, _ = frames(13)
+    stage1 = [r for r in state.iter_rows(named=True) if is_open(r) and r["ifrs9_stage"] == 1]
+    scored = stage1[0]["loan_id"]
+    scores = pl.DataFrame(
+        {
+            "loan_id": [scored, scored],
+            "purpose": ["bscore", "cscore"],
+            "probability": [0.25, 0.9],
+        }
+    )
+    cfg = EclSettings()
+    per = loan_ecl(state, cfg, score_pd(scores)).filter(pl.col("loan_id") == scored)
+    ead = stage1[0]["principal_outstanding"] + stage1[0]["interest_outstanding"]
+    assert per["pd_ppm"].item() == 250_000  # the B-score's, not the C-score's or the stage's
+    assert per["ecl"].item() == (ead * 250_000 // PPM) * cfg.lgd_ppm // PPM
+    assert score_pd(None) is None
+    assert EclSettings.from_config({"pd": {1: "0.02"}, "lgd": "0.6"}).pd_ppm[1] == 20_000
