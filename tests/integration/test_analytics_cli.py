@@ -105,5 +105,11 @@ def test_kpi_analytics_keys_series_and_cuts() -> None:
     assert sum(d["loans"] for d in per) == doc["loans"]
     assert sum(Decimal(d["balance"]) for d in per) == Decimal(doc["balance"])
 
+    officers = run("kpi", "--from", "2026-10-07", "--to", "2026-10-07", "--by", "officer", "--json")
+    assert officers.returncode == 0, officers.stderr
+    per_officer = json.loads(officers.stdout)
+    assert len(per_officer) > 1
+    assert sum(Decimal(d["npl_balance"]) for d in per_officer) == Decimal(doc["npl_balance"])
+
     bad = run("kpi", "--from", "2026-10-07", "--by", "colour", "--json")
     assert bad.returncode == 2 and "--by must be one of" in bad.stderr

@@ -101,6 +101,8 @@ def test_scorecards_and_errors(home: Path) -> None:
     assert sum(r["loans"] for r in doc["rows"]) == 47
     coll = run("scorecard", "collectors", "--period", "2026-10", "--json")
     assert coll.returncode == 0 and json.loads(coll.stdout)["kind"] == "collectors"
+    no_scores = run("scorecard", "officers", "--period", "2026-10", "--expected", "bscore")
+    assert no_scores.returncode == 4 and "no B-scores" in no_scores.stderr
     bad = run("scorecard", "officers", "--period", "2026-13")
     assert bad.returncode == 2 and "YYYY-MM" in bad.stderr
     none = run("report", "monthly", "--month", "2025-01", "--out", str(home / "x"))

@@ -93,6 +93,11 @@ def test_volume_alone_earns_nothing() -> None:
     assert a["mob12"]["o_e"] == "1.000000" and a["mob12"]["matured"] == 250
     assert a["mob12"]["credibility"] == "0.555556"  # 250 / (250 + 200)
 
+    pds = pl.DataFrame({"loan_id": loans["loan_id"], "pd": [0.05] * 300})
+    with_pd = {r["officer"]: r for r in officer_scorecard(loans, perf, expected_pd=pds)}
+    assert with_pd["A"]["mob12"]["expected"] == "12.500000"  # 250 x 0.05
+    assert with_pd["A"]["mob12"]["o_e"] == "2.000000"  # 25 bad of 12.5 expected
+
 
 def test_incentive_formula_config() -> None:
     f = IncentiveFormula.from_config({"slope": "2", "floor": "0.8", "cap": "1.2"})

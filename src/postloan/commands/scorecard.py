@@ -31,7 +31,45 @@ def parse_period(text: str) -> tuple[date, date]:
     return first, date(year, month, monthrange(year, month)[1])
 
 
-def officers(settings: Any, last: date) -> list[dict[str, Any]]:
+def first_bscores(settings: Any, last: date) -> Any:
+    """``loan_id, pd``: each loan's first B-score probability on or before ``last``
+    (``loan_scores``), or None when no loan has one."""
+    import polars as pl
+    from sqlalchemy import func, select
+
+    from postloan.store.db import open_store
+    from postloan.store.tables import Base
+
+    scores = Base.metadata.tables["loan_scores"]
+    store = open_store(settings)
+    try:
+        with store.begin() as conn:
+            first = (
+                select(scores.c.loan_id, func.min(scores.c.business_date).label("d"))
+                .where(scores.c.purpose == "bscore", scores.c.business_date <= last)
+                .group_by(scores.c.loan_id)
+                .subquery()
+            )
+            rows = conn.execute(
+                select(scores.c.loan_id, scores.c.probability)
+                .join(
+                    first,
+                    (first.c.loan_id == scores.c.loan_id) & (first.c.d == scores.c.business_date),
+                )
+                .where(scores.c.purpose == "bscore")
+            ).all()
+    finally:
+        store.close()
+    if not rows:
+        return None
+    return pl.DataFrame(
+        [(r[0], float(r[1])) for r in rows],
+        schema={"loan_id": pl.Utf8, "pd": pl.Float64},
+        orient="row",
+    ).unique("loan_id")
+
+
+def officers(settings: Any, last: date, expected: str = "segment") -> list[dict[str, Any]]:
     import polars as pl
 
     from postloan.analytics.kpis import month_ends
@@ -54,7 +92,10 @@ def officers(settings: Any, last: date) -> list[dict[str, Any]]:
         .select("loan_id", "business_date", "days_past_due")
     )
     cfg = (read_config(settings.config_file).get("analytics") or {}).get("incentive")
-    return officer_scorecard(loans, perf, IncentiveFormula.from_config(cfg))
+    pds = first_bscores(settings, last) if expected == "bscore" else None
+    if expected == "bscore" and pds is None:
+        raise NotFound("no B-scores stored yet; use --expected segment or activate a B-score model")
+    return officer_scorecard(loans, perf, IncentiveFormula.from_config(cfg), expected_pd=pds)
 
 
 def collectors(settings: Any, first: date, last: date) -> list[dict[str, Any]]:
@@ -79,6 +120,14 @@ def scorecard_command(
     kind: Annotated[str, typer.Argument(help="officers or collectors")],
     period: Annotated[str, typer.Option("--period", help="Month, YYYY-MM")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+    expected: Annotated[
+        str,
+        typer.Option(
+            "--expected",
+            help="Officers' expected delinquency: segment (product x region x channel "
+            "bad rate) or bscore (each loan's first B-score)",
+        ),
+    ] = "segment",
 ) -> None:
     """Officer or collector league table of a month (risk- and difficulty-adjusted)."""
     from postloan.config import load_settings
@@ -87,7 +136,12 @@ def scorecard_command(
         raise ValidationError(f"scorecard kind must be officers or collectors, not {kind!r}")
     first, last = parse_period(period)
     settings = load_settings()
-    rows = officers(settings, last) if kind == "officers" else collectors(settings, first, last)
+    if expected not in ("segment", "bscore"):
+        raise ValidationError(f"--expected must be segment or bscore, not {expected!r}")
+    if kind == "officers":
+        rows = officers(settings, last, expected)
+    else:
+        rows = collectors(settings, first, last)
     doc = {"kind": kind, "period": period, "rows": rows}
     if as_json:
         typer.echo(json.dumps(doc, ensure_ascii=False, indent=2))
