@@ -127,7 +127,54 @@ def gather(settings: Any, last: date) -> tuple[date, dict[str, Any], list[Table]
         p = snapshot_figures_light(ctx, d)
         trend.append([d.isoformat(), p["npl_ratio"], p["dpd90_ratio"], p["balance"]])
     tables = build_tables(doc, offs, coll, trend)
+    tables += model_tables(settings, ctx.snapshots, on)
     return on, doc, tables, {"trend": trend}
+
+
+def model_tables(settings: Any, snapshots: Any, on: date) -> list[Table]:
+    """Model health: the active models with their validation metrics, and the date's
+    score band mix per purpose (from the ``scores`` snapshot)."""
+    import polars as pl
+
+    from postloan.risk.registry import list_models
+
+    models = [m for m in list_models(settings) if m["active"]]
+    rows = []
+    for m in models:
+        metrics = m.get("metrics") or {}
+        flat = metrics.get("validation", metrics) if isinstance(metrics, dict) else {}
+        flat = flat if isinstance(flat, dict) else {}
+        rows.append(
+            [
+                m["purpose"],
+                m["model_id"],
+                m["kind"],
+                m["created_at"],
+                flat.get("auc"),
+                flat.get("ks"),
+            ]
+        )
+    out = [
+        Table("models", "model", ["purpose", "model_id", "kind", "created_at", "auc", "ks"], rows)
+    ]
+    if on in set(snapshots.dates("scores")):
+        bands = (
+            snapshots.read("scores", on)
+            .group_by("purpose", "band")
+            .agg(pl.len().alias("loans"))
+            .sort("purpose", "band")
+        )
+        out.append(
+            Table(
+                "score_bands",
+                "model",
+                ["purpose", "band", "loans"],
+                [list(r) for r in bands.iter_rows()],
+            )
+        )
+    else:
+        out.append(Table("score_bands", "model", ["purpose", "band", "loans"], []))
+    return out
 
 
 def snapshot_figures_light(ctx: Any, on: date) -> dict[str, Any]:
