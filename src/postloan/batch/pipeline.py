@@ -41,7 +41,7 @@ from sqlalchemy import Connection, insert, select, update
 from postloan.audit import write_checkpoint
 from postloan.batch.audit_trail import existing_event_ids, record_changes
 from postloan.batch.book import BookFrames, book_dir, partition_count, read_partition, refresh_book
-from postloan.batch.engines import compute_states
+from postloan.batch.engines import compute_state_pair, compute_states
 from postloan.batch.spill import DateFrames, Spill
 from postloan.batch.steps import (
     CommitContext,
@@ -332,10 +332,14 @@ def run_date(
             from postloan.batch.spark_engine import read_state_slice
 
             ctx.frames["state"] = read_state_slice(spark / "state", ids)
+        elif "ROLL_EVENTS" in names and inputs.prev_path is None:
+            # no snapshot of D−1: one kernel pass yields both days' states
+            prev, state = compute_state_pair(frames, business_date, policy, engine, master)
+            ctx.frames["state"], ctx.frames["prev_state"] = state, prev.select(COMPARED)
         else:
             ctx.frames["state"] = compute_states(frames, business_date, policy, engine, master)
         timer.lap("state")
-        if "ROLL_EVENTS" in names:
+        if "ROLL_EVENTS" in names and "prev_state" not in ctx.frames:
             if spark is not None and inputs.prev_path is None:
                 prev = read_state_slice(spark / "prev", ids).select(COMPARED)
                 ctx.frames["prev_state"] = prev
