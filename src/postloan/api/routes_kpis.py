@@ -10,17 +10,13 @@ from typing import Annotated, Any
 import polars as pl
 from fastapi import APIRouter, Depends, Query
 
-from postloan.analytics import operations
 from postloan.analytics.dashboard import cut_values, load_context, snapshot_figures
 from postloan.analytics.kpis import check_cut
 from postloan.api.deps import Ctx, require
 from postloan.batch.pipeline import last_closed_business_date
-from postloan.collections.daily import load_collections_settings
-from postloan.collections.kpis import collection_kpis
-from postloan.commands.kpi import kpi_document
+from postloan.commands.kpi import full_document
 from postloan.domain.errors import NotFound, ValidationError
 from postloan.security.users import User
-from postloan.store.snapshots import SnapshotStore
 
 router = APIRouter(prefix="/api/v1", tags=["kpis"])
 Viewer = Annotated[User, Depends(require("kpi.view"))]
@@ -45,20 +41,7 @@ def kpis(
         business_date = on or last_closed_business_date(conn)
         if business_date is None:
             raise NotFound("no business date has been closed yet; run `postloan eod --date D`")
-        rows = SnapshotStore(settings.snapshot_dir).read("kpi", business_date)
-        doc = kpi_document(rows.to_dicts(), business_date)
-        doc.update(collection_kpis(conn, business_date, load_collections_settings(settings)))
-        analytics = load_context(settings)
-        if business_date in set(analytics.snapshots.dates("loan_state")):
-            state = analytics.snapshots.read("loan_state", business_date)
-            extra = snapshot_figures(analytics, business_date, state=state)
-            extra.update(operations.contact_rates(conn, business_date))
-            extra.update(operations.recovery_rate(conn, state))
-            days = analytics.snapshots.scan("loan_state").select(
-                "loan_id", "business_date", "days_past_due"
-            )
-            extra.update(operations.alert_quality(conn, business_date, days))
-            doc.update({k: v for k, v in extra.items() if k not in doc})
+        doc = full_document(conn, settings, business_date)
     return doc
 
 

@@ -10,12 +10,17 @@ from __future__ import annotations
 import json
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from postloan.cli import app
 from postloan.domain.errors import NotFound
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from postloan.config import Settings
 
 RATIO_PLACES = Decimal("0.000001")
 
@@ -81,7 +86,6 @@ def kpi_command(
     from postloan.commands.eod import parse_date
     from postloan.config import load_settings
     from postloan.store.db import open_store
-    from postloan.store.snapshots import SnapshotStore
 
     if start is not None or end is not None or by is not None:
         _series(
@@ -98,60 +102,54 @@ def kpi_command(
             store.close()
         if business_date is None:
             raise NotFound("no business date has been closed yet; run `postloan eod --date D`")
-    snapshots = SnapshotStore(load_settings().snapshot_dir)
-    rows = snapshots.read("kpi", business_date).to_dicts()
-    doc = kpi_document(rows, business_date)
-    doc.update(_collections_block(business_date))
-    doc.update(_analytics_block(business_date, doc))
+    settings = load_settings()
+    store = open_store(settings)
+    try:
+        with store.begin() as conn:
+            doc = full_document(conn, settings, business_date)
+    finally:
+        store.close()
     if as_json:
         typer.echo(json.dumps(doc, ensure_ascii=False, indent=2))
         return
     _print_tables(doc)
 
 
-def _collections_block(business_date: date) -> dict[str, Any]:
-    """Days to first action, promise-kept, cure and cost figures, and the
-    champion/challenger comparison, from the operational store."""
+def full_document(conn: Connection, settings: Settings, business_date: date) -> dict[str, Any]:
+    """The whole ``postloan kpi --json`` document of a closed date (also what
+    ``GET /api/v1/kpis`` returns): the stored KPI rows, the collections block
+    and the analytics block (keys already in the document keep their values)."""
+    from postloan.collections.daily import load_collections_settings
     from postloan.collections.kpis import collection_kpis
-    from postloan.store.db import open_store
+    from postloan.store.snapshots import SnapshotStore
 
-    store = open_store()
-    try:
-        with store.begin() as conn:
-            return collection_kpis(conn, business_date)
-    finally:
-        store.close()
+    rows = SnapshotStore(settings.snapshot_dir).read("kpi", business_date).to_dicts()
+    doc = kpi_document(rows, business_date)
+    doc.update(collection_kpis(conn, business_date, load_collections_settings(settings)))
+    doc.update(_analytics_block(conn, settings, business_date, doc))
+    return doc
 
 
-def _analytics_block(business_date: date, base: dict[str, Any]) -> dict[str, Any]:
+def _analytics_block(
+    conn: Connection, settings: Settings, business_date: date, base: dict[str, Any]
+) -> dict[str, Any]:
     """Roll/flow rates, migrations, cures, vintages, ECL and coverage from the
-    snapshots; contact, promise, recovery and alert figures from the store. Keys
-    already in the document keep their values."""
+    snapshots; contact, promise, recovery and alert figures from the store."""
     from postloan.analytics import operations
     from postloan.analytics.dashboard import load_context, snapshot_figures
-    from postloan.config import load_settings
-    from postloan.store.db import open_store
 
-    settings = load_settings()
     ctx = load_context(settings)
     if business_date not in set(ctx.snapshots.dates("loan_state")):
         return {}
     state = ctx.snapshots.read("loan_state", business_date)
     extra = snapshot_figures(ctx, business_date, state=state)
-    store = open_store(settings)
-    try:
-        with store.begin() as conn:
-            extra.update(operations.contact_rates(conn, business_date))
-            extra.update(operations.recovery_rate(conn, state))
-            lf = ctx.snapshots.scan("loan_state").select(
-                "loan_id", "business_date", "days_past_due"
-            )
-            extra.update(operations.alert_quality(conn, business_date, lf))
-            extra["days_to_first_action_by_bucket"] = operations.days_to_first_action_by_bucket(
-                conn, business_date
-            )
-    finally:
-        store.close()
+    extra.update(operations.contact_rates(conn, business_date))
+    extra.update(operations.recovery_rate(conn, state))
+    lf = ctx.snapshots.scan("loan_state").select("loan_id", "business_date", "days_past_due")
+    extra.update(operations.alert_quality(conn, business_date, lf))
+    extra["days_to_first_action_by_bucket"] = operations.days_to_first_action_by_bucket(
+        conn, business_date
+    )
     return {k: v for k, v in extra.items() if k not in base}
 
 
