@@ -51,7 +51,9 @@ def _wait_until_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.
     raise RuntimeError(f"the server did not answer {url} within {timeout} s")
 
 
-@pytest.fixture(scope="session")
+# module scope: the Playwright instance (and its event loop) ends with the journeys, so
+# other tests (e.g. the monthly report's render test) can start their own
+@pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     if not CHROMIUM.exists():
         pytest.skip("/usr/bin/chromium is missing: `apt-get install chromium` (.ci/run does)")
@@ -97,7 +99,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(server: Server) -> Iterator[Browser]:
     del server
     with sync_playwright() as pw:
