@@ -67,3 +67,28 @@ class Alert(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_by: Mapped[str | None] = mapped_column(Id)
+
+
+class ModelMonitoring(Base):
+    """Monitoring of one model on one business date (the SCORE step's commit):
+    PSI of the probability and every feature against the training sample, realised
+    discrimination once the window of (date − horizon) has matured, and the alerts
+    raised. Re-running a date replaces its row (key: model, date)."""
+
+    __tablename__ = "model_monitoring"
+    __table_args__ = (Index("ix_model_monitoring_purpose_date", "purpose", "business_date"),)
+
+    model_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    business_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    purpose: Mapped[str] = mapped_column(Short)
+    rows: Mapped[int] = mapped_column(Integer)
+    psi_probability: Mapped[float] = mapped_column(Float)
+    band: Mapped[str] = mapped_column(String(8))  # stable | watch | shift
+    feature_psi: Mapped[str] = mapped_column(Text)  # JSON: feature → PSI
+    realised_auc: Mapped[float | None] = mapped_column(Float)
+    realised_ks: Mapped[float | None] = mapped_column(Float)
+    realised_gini: Mapped[float | None] = mapped_column(Float)
+    realised_rows: Mapped[int | None] = mapped_column(Integer)  # matured loans measured
+    calibration: Mapped[str | None] = mapped_column(Text)  # JSON: decile rows
+    alerts: Mapped[str] = mapped_column(Text)  # JSON: list of model alerts
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
