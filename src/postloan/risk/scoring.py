@@ -157,12 +157,23 @@ def changed_scores(scores: pl.DataFrame, previous: pl.DataFrame | None) -> pl.Da
 
 def commit_step(conn: Connection, ctx: CommitContext) -> None:
     """SCORE (commit): upsert into ``loan_scores`` the scores that changed since the
-    previous scoring (the ``scores`` snapshot keeps every loan every day)."""
+    previous scoring (the ``scores`` snapshot keeps every loan every day), then record
+    each active model's monitoring (``postloan.risk.monitoring_step``)."""
     scores = ctx.frames.get("scores")
     if scores is None or scores.height == 0:
         return
     fresh = changed_scores(scores, previous_scores(ctx.settings, ctx.business_date))
     upsert(conn, "loan_scores", fresh, ["loan_id", "business_date", "purpose"])
+    monitored = {p: m for p, m in active_models(ctx.settings).items() if _monitorable(m)}
+    if monitored:
+        from postloan.risk.monitoring_step import commit_monitoring
+
+        commit_monitoring(conn, ctx, monitored)  # type: ignore[arg-type]
+
+
+def _monitorable(model: Scorer) -> bool:
+    """A registered model with its training-sample bins (a stand-in scorer has none)."""
+    return bool(getattr(model, "reference", None)) and hasattr(model, "matrix")
 
 
 def score_as_of(conn: Connection, loan_id: str, purpose: str, on: date) -> dict[str, Any] | None:
