@@ -204,3 +204,34 @@ def test_current_state_follows_the_last_close_only(book: Store) -> None:
     assert current_rows(book) == expected
     run_date(book, D1)  # re-running an older date does not rewind the current state
     assert current_rows(book) == expected
+
+
+def test_borrower_features_see_loans_in_other_partitions(store: Store, tmp_path: Path) -> None:
+    """A borrower whose loans fall in different loan-id partitions gets the same
+    borrower features as with the whole book in one partition."""
+    import shutil
+
+    import polars as pl
+
+    feeds = tmp_path / "feeds"
+    shutil.copytree(sample_feeds_dir(), feeds)
+    loans = pl.read_csv(feeds / "loans.csv", infer_schema=False).sort("loan_id")
+    first, last = loans["loan_id"][0], loans["loan_id"][-1]
+    owner = loans["borrower_id"][0]
+    loans = loans.with_columns(
+        pl.when(pl.col("loan_id") == last)
+        .then(pl.lit(owner))
+        .otherwise(pl.col("borrower_id"))
+        .alias("borrower_id")
+    )
+    loans.write_csv(feeds / "loans.csv")
+    assert import_directory(feeds, store).rejected == 0
+    run_date(store, D3)
+    whole = files(store, D3)["features"]
+    snaps = SnapshotStore(store.settings.snapshot_dir)
+    pair = snaps.read("features", D3).filter(pl.col("loan_id").is_in([first, last]))
+    assert pair["borrower_loans"].to_list() == [2, 2]
+    store.settings.config_file.write_text("eod:\n  partitions: 3\n", encoding="utf-8")
+    assert refresh_mirror(store) == 3
+    run_date(store, D3)
+    assert files(store, D3)["features"] == whole

@@ -115,6 +115,44 @@ def read_partition(root: Path, index: int) -> BookFrames:
     return BookFrames(*loaded)
 
 
+def split_borrowers(root: Path) -> pl.DataFrame:
+    """``loan_id, borrower_id, part`` of every loan whose borrower also has loans in
+    another partition (partitions are loan-id ranges, so a borrower's loans may be
+    apart); empty for a one-partition mirror or when no borrower is split."""
+    parts = partition_count(root)
+    schema = {"loan_id": pl.Utf8, "borrower_id": pl.Utf8, "part": pl.Int32}
+    if parts < 2:
+        return pl.DataFrame(schema=schema)
+    owners = pl.concat(
+        [
+            pl.scan_parquet(root / f"part-{i:04d}" / "loans.parquet")
+            .select("loan_id", "borrower_id")
+            .filter(pl.col("borrower_id").is_not_null())
+            .with_columns(pl.lit(i, dtype=pl.Int32).alias("part"))
+            for i in range(parts)
+        ]
+    )
+    return (
+        owners.filter(pl.col("part").n_unique().over("borrower_id") > 1)
+        .sort("loan_id")
+        .collect()
+        .cast(schema)  # type: ignore[arg-type]
+    )
+
+
+def read_loans(root: Path, loan_ids: pl.DataFrame, parts: list[int]) -> BookFrames:
+    """The four tables of ``loan_ids`` (whole loans) from partitions ``parts``."""
+    tables = []
+    for name in TABLES:
+        scans = [pl.scan_parquet(root / f"part-{i:04d}" / f"{name}.parquet") for i in parts]
+        tables.append(
+            pl.concat(scans).join(loan_ids.lazy(), on="loan_id", how="semi").collect()
+            if scans
+            else pl.read_parquet(root / "part-0000" / f"{name}.parquet").clear()
+        )
+    return BookFrames(*tables)
+
+
 def iter_partitions(root: Path) -> Iterator[BookFrames]:
     for i in range(partition_count(root)):
         yield read_partition(root, i)

@@ -40,7 +40,15 @@ from sqlalchemy import Connection, insert, select, update
 
 from postloan.audit import write_checkpoint
 from postloan.batch.audit_trail import existing_event_ids, record_changes
-from postloan.batch.book import BookFrames, book_dir, partition_count, read_partition, refresh_book
+from postloan.batch.book import (
+    BookFrames,
+    book_dir,
+    partition_count,
+    read_loans,
+    read_partition,
+    refresh_book,
+    split_borrowers,
+)
 from postloan.batch.engines import compute_state_pair, compute_states
 from postloan.batch.spill import DateFrames, Spill
 from postloan.batch.steps import (
@@ -181,6 +189,7 @@ class _Inputs:
         self.prev_path: Path | None = None
         self.contacts: pl.DataFrame | None = None
         self.promises: pl.DataFrame | None = None
+        self.peers: pl.DataFrame | None = None
         if prev in snapshots.dates("loan_state"):
             self.prev_path = snapshots.partition_dir("loan_state", prev) / PART_FILE
 
@@ -208,6 +217,19 @@ class _Inputs:
             return self.prev_slice(frames.loans.select("loan_id"), list(COMPARED)).select(COMPARED)
         day = self.business_date - timedelta(days=1)
         return compute_states(frames, day, policy, engine, master).select(COMPARED)
+
+    def load_peers(self, root: Path, policy: ServicingPolicy, engine: str) -> None:
+        """The states on the date of loans whose borrower has loans in more than one
+        partition, so each partition's borrower features see the borrower's other
+        loans (a loan's state does not depend on the other loans computed with it)."""
+        split = split_borrowers(root)
+        if split.height == 0:
+            return
+        parts = sorted(set(split["part"].to_list()))
+        frames = read_loans(root, split.select("loan_id"), parts)
+        kernel = "reference" if engine == "reference" else "local"  # the same states
+        states = compute_states(frames, self.business_date, policy, kernel)
+        self.peers = states.select("loan_id", "days_past_due", "status").join(split, on="loan_id")
 
     def load_contact_history(self, store: Store) -> None:
         """The contact attempts and promises of the last 90 days (from the
@@ -312,6 +334,7 @@ def run_date(
             spilled.update(step.writes)
     if "FEATURES" in names:
         inputs.load_contact_history(store)
+        inputs.load_peers(root, policy, engine)
     spill = Spill(settings.home / WORK_DIR)
     spark = _spark_states(root, spill, business_date, policy, master, inputs, names, engine)
     report("date_start", date=business_date.isoformat(), partitions=parts, run_id=run_id)
@@ -349,6 +372,8 @@ def run_date(
         if "FEATURES" in names:
             ctx.frames["history"] = inputs.history(ids)
             ctx.frames.update(inputs.contact_history(ids))
+            if inputs.peers is not None:
+                ctx.frames["peer_state"] = inputs.peers.filter(pl.col("part") != i)
             timer.lap("history")
         for step in steps:
             if step.scope == "partition":

@@ -147,6 +147,7 @@ def _features(ctx: StepContext) -> None:
         marks=f.get("marks"),
         contacts=f.get("contacts"),
         promises=f.get("promises"),
+        peers=f.get("peer_state"),
     )
 
 

@@ -565,14 +565,24 @@ def _txn_aggs(txns: pl.DataFrame, instalments: pl.LazyFrame, business_date: date
     )
 
 
-def _borrower_aggs(state: pl.DataFrame, loans: pl.DataFrame) -> pl.DataFrame:
-    """The borrower's other loans, from the loans in this frame (a partition must
-    hold whole borrowers for these to be exact; a borrower with one loan gets 0)."""
-    live = (
-        state.select("loan_id", "days_past_due", "status")
-        .join(loans.select("loan_id", "borrower_id"), on="loan_id")
-        .filter(pl.col("status") != "closed")
+#: Columns of the ``peers`` frame: the same borrowers' loans held outside this frame.
+PEER_COLUMNS = ("loan_id", "borrower_id", "days_past_due", "status")
+
+
+def _borrower_aggs(
+    state: pl.DataFrame, loans: pl.DataFrame, peers: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """The borrower's other loans: those in this frame plus ``peers`` (their states on
+    the same date, for borrowers whose loans sit in other partitions of the book), so
+    the figures do not depend on how the book is partitioned. A borrower with one
+    loan gets 0."""
+    own = state.select("loan_id", "days_past_due", "status").join(
+        loans.select("loan_id", "borrower_id"), on="loan_id"
     )
+    if peers is not None and peers.height:
+        others = peers.select(PEER_COLUMNS).join(own.select("loan_id"), on="loan_id", how="anti")
+        own = pl.concat([own.select(PEER_COLUMNS), others.cast(own.select(PEER_COLUMNS).schema)])
+    live = own.filter(pl.col("status") != "closed")
     dpd = pl.col("days_past_due")
     per = live.group_by("borrower_id").agg(
         pl.len().cast(pl.Int32).alias("_b_n"),
@@ -591,7 +601,8 @@ def _borrower_aggs(state: pl.DataFrame, loans: pl.DataFrame) -> pl.DataFrame:
         .agg(dpd.max().alias("_b_second"))
     )
     mine = (
-        live.join(per, on="borrower_id")
+        live.join(state.select("loan_id"), on="loan_id", how="semi")
+        .join(per, on="borrower_id")
         .join(at_max, on="borrower_id", how="left")
         .join(second, on="borrower_id", how="left")
     )
@@ -651,6 +662,7 @@ def feature_base(
     marks: pl.DataFrame | None = None,
     contacts: pl.DataFrame | None = None,
     promises: pl.DataFrame | None = None,
+    peers: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Today's state plus the columns the feature expressions use."""
     state = state.with_columns(
@@ -697,7 +709,7 @@ def feature_base(
         overdue,
         txn_df,
         restr,
-        _borrower_aggs(state, loans),
+        _borrower_aggs(state, loans, peers),
         _collections_aggs(contacts, promises, business_date),
     ):
         base = base.join(part, on="loan_id", how="left")
@@ -715,8 +727,12 @@ def compute_features(
     marks: pl.DataFrame | None = None,
     contacts: pl.DataFrame | None = None,
     promises: pl.DataFrame | None = None,
+    peers: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """One row per loan of ``state``: ``loan_id``, ``business_date`` and every feature."""
+    """One row per loan of ``state``: ``loan_id``, ``business_date`` and every feature.
+
+    ``peers`` (``PEER_COLUMNS``): the states on the date of the same borrowers' loans
+    that are not in ``state`` (other partitions), for the borrower features."""
     base = feature_base(
         state,
         loans,
@@ -727,6 +743,7 @@ def compute_features(
         marks=marks,
         contacts=contacts,
         promises=promises,
+        peers=peers,
     )
     return base.select(
         pl.col("loan_id"),
