@@ -177,3 +177,80 @@ def test_auditor_reads_everything_and_changes_nothing(watched: Watched, server: 
         assert response.status in (403, 404), (path, response.status)
         if "approve" not in path:
             assert response.status == 403, (path, response.status)
+
+
+def _open_cases(server: Server) -> list[tuple[int, str]]:
+    """Open cases (newest first) with one of their loans."""
+    with sqlite3.connect(server.home / "postloan.db") as db:
+        return db.execute(
+            "SELECT c.case_id, MIN(cl.loan_id) FROM collection_cases c "
+            "JOIN collection_case_loans cl ON cl.case_id = c.case_id "
+            "WHERE c.closed_on IS NULL GROUP BY c.case_id ORDER BY c.case_id DESC"
+        ).fetchall()
+
+
+def test_supervisor_proposes_a_writeoff_and_a_risk_manager_approves(
+    watched: Watched, server: Server
+) -> None:
+    page = watched.page
+    case_id, loan_id = _open_cases(server)[0]
+    login(page, "sup", f"/cases/{case_id}")
+    page.select_option("#writeoff-form select[name=loan_id]", loan_id)
+    page.fill("#writeoff-form input[name=reason]", "borrower deceased, no estate")
+    page.click("#writeoff-form button[type=submit]")
+    status = page.get_by_role("status").first
+    expect(status).to_contain_text("已提交核销提议")
+    found = re.search(r"审批号 (\d+)", status.inner_text())
+    assert found is not None
+    proposed = int(found.group(1))
+    shot(page, "supervisor-writeoff")
+    page.goto("/approvals")
+    expect(page.locator(f"#approval-{proposed}")).to_have_count(0)  # not for the maker
+    page.context.clear_cookies()
+
+    login(page, "risk", "/approvals")
+    row = page.locator(f"#approval-{proposed}")
+    expect(row).to_contain_text("writeoff")
+    row.locator("input[name=reason]").fill("no recovery prospect")
+    row.get_by_role("button", name="批准").click()
+    expect(row).to_contain_text("已批准")
+    shot(page, "risk-approves-writeoff")
+    with sqlite3.connect(server.home / "postloan.db") as db:
+        (state,) = db.execute("SELECT state FROM approvals WHERE id = ?", (proposed,)).fetchone()
+        (kind,) = db.execute(
+            "SELECT type FROM transactions WHERE loan_id = ? AND txn_id LIKE 'pl-writeoff-%'",
+            (loan_id,),
+        ).fetchone()
+    assert state in ("approved", "applied")
+    assert kind == "write_off"
+
+
+def test_legal_officer_opens_a_legal_case_and_free_text_stays_text(
+    watched: Watched, server: Server
+) -> None:
+    page = watched.page
+    case_id, loan_id = _open_cases(server)[1]
+    login(page, "law", f"/cases/{case_id}")
+    page.select_option("#legal-form select[name=loan_id]", loan_id)
+    page.fill("#legal-form input[name=court]", XSS)
+    page.fill("#legal-form input[name=lawyer]", "王律师")
+    page.fill("#legal-form input[name=cost]", "300.00")
+    page.click("#legal-form button[type=submit]")
+    expect(page.get_by_role("status").first).to_contain_text("已转诉讼")
+    legal = page.get_by_test_id("legal-cases")
+    expect(legal.locator("td.court").first).to_have_text(XSS)
+    expect(legal.get_by_test_id("legal-state").first).to_have_text("已转诉")
+    expect(page.get_by_test_id("case-state")).to_have_text("legal")
+
+    page.locator(".advance-form select[name=to_state]").first.select_option("filed")
+    page.locator(".advance-form input[name=note]").first.fill("filed at the district court")
+    page.locator(".advance-form button[type=submit]").first.click()
+    expect(page.get_by_role("status").first).to_contain_text("已立案")
+    page.locator(".recovery-form input[name=amount]").first.fill("99999999")
+    page.locator(".recovery-form button[type=submit]").first.click()
+    expect(page.get_by_role("alert")).to_contain_text("超过贷款当前欠款")
+    page.reload()
+    expect(page.get_by_test_id("legal-cases").locator("td.court").first).to_have_text(XSS)
+    assert page.locator("td.court script").count() == 0
+    shot(page, "legal-case")
+    assert not watched.dialogs, watched.dialogs

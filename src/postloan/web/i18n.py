@@ -17,6 +17,8 @@ from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal, format_percent
 
+from postloan.web.i18n_more import MORE_TEXT
+
 LOCALES = {"zh-CN": "zh_CN", "en": "en"}
 
 TEXT: dict[str, tuple[str, str]] = {
@@ -243,6 +245,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "yes": ("是", "yes"),
     "no": ("否", "no"),
 }
+
+
+TEXT.update(MORE_TEXT)
 
 
 def text(lang: str, key: str, **params: Any) -> str:

@@ -115,11 +115,28 @@ def _message_key(err: e.PostLoanError) -> str:
     return "error.failed"
 
 
+def _message(lang: str, err: e.PostLoanError) -> str:
+    key = getattr(err, "key", None)
+    params = getattr(err, "params", None)
+    if isinstance(key, str) and isinstance(params, dict):  # a web.backoffice.UserMistake
+        shown = {
+            k.removesuffix("_minor"): i18n.money(v, lang) if k.endswith("_minor") else v
+            for k, v in params.items()
+        }
+        return i18n.text(lang, key, **shown)
+    if isinstance(err, e.IllegalTransition):
+        return i18n.text(lang, "error.illegal", reason=str(err))
+    return i18n.text(lang, _message_key(err), reason=str(err))
+
+
 def error_response(request: Request, err: e.PostLoanError) -> Response:
     lang = negotiate(request)
-    message = i18n.text(lang, _message_key(err), reason=str(err))
-    if is_htmx(request):
-        return render(request, "_message.html", kind="error", message=message)
+    message = _message(lang, err)
+    if is_htmx(request):  # into the page's message area: the form stays as it was
+        response = render(request, "_message.html", kind="error", message=message)
+        response.headers["HX-Retarget"] = "#flash"
+        response.headers["HX-Reswap"] = "innerHTML"
+        return response
     return render(request, "error.html", status_code=status_of(err), message=message)
 
 

@@ -36,7 +36,8 @@ from postloan.security.scope import authorize, authorize_object
 from postloan.security.unmask import borrower_for
 from postloan.security.users import list_users
 from postloan.store.snapshots import SnapshotStore
-from postloan.web import actions, charts, queries
+from postloan.web import actions, backoffice, charts, queries
+from postloan.web.backoffice import UserMistake
 from postloan.web.pages import Ctx, HtmlRoute, PageUser, render
 
 router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
@@ -265,6 +266,18 @@ def _case_view(ctx: Any, conn: Any, user: Any, case_id: int, lang: str) -> dict[
         "channels": CONTACT_CHANNELS,
         "restructure_kinds": [k.value for k in RestructuringKind],
         "waiver_kinds": list(WAIVER_KINDS),
+        **_back_office(conn, user, case.loan_ids),
+    }
+
+
+def _back_office(conn: Any, user: Any, loan_ids: list[str]) -> dict[str, Any]:
+    """Legal cases, placements and listed agencies, for the roles that see them."""
+    if not (user.can("legal.view") or user.can("legal.manage")):
+        return {"legal_cases": [], "placements": [], "agencies": []}
+    return {
+        "legal_cases": backoffice.legal_cases(conn, loan_ids),
+        "placements": backoffice.placements(conn, loan_ids),
+        "agencies": backoffice.listed_agencies(conn) if user.can("legal.manage") else [],
     }
 
 
@@ -309,13 +322,18 @@ def log_contact(
 
 
 def _minor_units(yuan: str) -> int:
+    """A typed yuan amount (``1200.50``) in minor units, refusing what is not one."""
     try:
         amount = Decimal(yuan.strip())
     except InvalidOperation:
-        raise ValidationError(f"{yuan!r} is not an amount (e.g. 1200.50)") from None
+        raise UserMistake("bo.err.not_amount", text=yuan) from None
+    if not amount.is_finite():
+        raise UserMistake("bo.err.not_amount", text=yuan)
     minor = amount * 100
     if minor != minor.to_integral_value():
-        raise ValidationError("an amount has at most two decimals")
+        raise UserMistake("bo.err.two_decimals")
+    if minor < 0:
+        raise UserMistake("bo.err.amount_negative")
     return int(minor)
 
 
@@ -354,7 +372,7 @@ def propose_restructuring(
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> HTMLResponse:
     with ctx.store.begin() as conn:
-        approval_id = actions.propose_case_restructuring(
+        concession_id = actions.propose_case_restructuring(
             conn,
             user,
             case_id,
@@ -364,6 +382,7 @@ def propose_restructuring(
             on=queries.business_date(conn),
             reason=reason or None,
         )
+        approval_id = backoffice.approval_of(conn, concession_id)
     message = _t(request, "case.restructuring_proposed", id=approval_id)
     return _case_work(request, ctx, user, case_id, "ok", message)
 
@@ -380,7 +399,7 @@ def propose_waiver(
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> HTMLResponse:
     with ctx.store.begin() as conn:
-        approval_id = actions.propose_case_waiver(
+        concession_id = actions.propose_case_waiver(
             conn,
             user,
             case_id,
@@ -390,6 +409,7 @@ def propose_waiver(
             on=queries.business_date(conn),
             reason=reason or None,
         )
+        approval_id = backoffice.approval_of(conn, concession_id)
     message = _t(request, "case.waiver_proposed", id=approval_id)
     return _case_work(request, ctx, user, case_id, "ok", message)
 
