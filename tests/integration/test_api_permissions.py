@@ -245,13 +245,19 @@ ENDPOINTS: list[tuple[str, str, str | None]] = [
     ("POST", "/api/v1/strategies/dry-run", "strategy.view"),
     ("GET", "/api/v1/models", "model.view"),
     ("GET", "/api/v1/models/{model_id}", "model.view"),
+    ("GET", "/api/v1/models/{model_id}/monitoring", "model.view"),
     ("POST", "/api/v1/models/{model_id}/activate", "model.propose"),
     ("GET", "/api/v1/kpis", "kpi.view"),
     ("GET", "/api/v1/kpis/series", "kpi.view"),
 ]
 # routes whose object does not exist in the matrix's store (no model registered, no
 # date closed): a role holding the permission gets 404 there, the others 403
-ABSENT = {"/api/v1/models/{model_id}", "/api/v1/models/{model_id}/activate", "/api/v1/kpis"}
+ABSENT = {
+    "/api/v1/models/{model_id}",
+    "/api/v1/models/{model_id}/monitoring",
+    "/api/v1/models/{model_id}/activate",
+    "/api/v1/kpis",
+}
 STRATEGY_VERSION = default_text().split("version:", 1)[1].split()[0].strip("\"'")
 QUERY = {
     "/api/v1/kpis/series": "?from=2026-11-01&to=2026-11-28",

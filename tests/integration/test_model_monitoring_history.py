@@ -56,3 +56,51 @@ def test_record_replace_and_filter(store: Store) -> None:
         assert [r["model_id"] for r in history(conn, purpose="cscore")] == ["c1"]
         assert [r["business_date"] for r in history(conn, end=d1)] == [d1]
         assert history(conn, model_id="nope") == []
+
+
+def test_cli_and_api_read_the_history(database_url: str) -> None:
+    import json as _json
+    from collections.abc import Iterator
+
+    from api_fixtures import make_api, seed_people
+    from typer.testing import CliRunner
+
+    from postloan.cli import _register, app
+    from postloan.domain.errors import ValidationError
+    from postloan.risk.registry import model_dir
+
+    _register()
+    apis: Iterator[Any] = make_api(database_url)
+    api = next(apis)
+    try:
+        with api.store.begin() as conn:
+            seed_people(conn)
+            record(conn, _doc("b1", 0.12), date(2026, 3, 1), "bscore")
+            record(conn, _doc("b1", 0.30, auc=0.8), date(2026, 3, 2), "bscore")
+            record(conn, _doc("c1", 0.01), date(2026, 3, 2), "cscore")
+        runner = CliRunner()
+        out = runner.invoke(app, ["model", "monitoring", "b1", "--json"], catch_exceptions=False)
+        assert out.exit_code == 0, out.output
+        rows = _json.loads(out.output)["monitoring"]
+        assert [(r["business_date"], r["band"]) for r in rows] == [
+            ("2026-03-01", "watch"),
+            ("2026-03-02", "shift"),
+        ]
+        text = runner.invoke(app, ["model", "monitoring", "--purpose", "cscore"]).output
+        assert "c1" in text and "b1" not in text and "(stable)" in text
+        bad = runner.invoke(app, ["model", "monitoring", "--purpose", "nope"])
+        assert isinstance(bad.exception, ValidationError)
+
+        url = "/api/v1/models/b1/monitoring"
+        assert api.client.get(url, headers=api.auth("rm")).status_code == 404  # unregistered
+        folder = model_dir(api.store.settings, "b1")
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "model.json").write_text('{"model_id": "b1"}', encoding="utf-8")
+        got = api.client.get(url + "?from=2026-03-02", headers=api.auth("rm"))
+        assert got.status_code == 200, got.text
+        body = got.json()
+        assert [r["business_date"] for r in body] == ["2026-03-02"]
+        assert body[0]["realised_auc"] == 0.8 and body[0]["feature_psi"]["max_dpd_12m"] == 0.31
+        assert api.client.get(url, headers=api.auth("co")).status_code == 403
+    finally:
+        apis.close()

@@ -1,15 +1,18 @@
-"""Risk models: the registry (list, view metrics) and a proposal to activate one
-(maker-checker ``model.activate``: another risk manager approves it)."""
+"""Risk models: the registry (list, view metrics), the monitoring history of a
+model, and a proposal to activate one (maker-checker ``model.activate``: another
+risk manager approves it)."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel
 
 from postloan.api.deps import Ctx, require
 from postloan.api.schemas import ApprovalRef, ReasonIn
+from postloan.risk.monitoring_history import history
 from postloan.risk.registry import list_models, read_meta
 from postloan.security.approvals import propose
 from postloan.security.users import User
@@ -61,6 +64,37 @@ def model(model_id: ModelId, ctx: Ctx, _user: Viewer) -> Any:
         "metrics": meta.get("metrics"),
         "active": meta["model_id"] in live,
     }
+
+
+class MonitoringRow(BaseModel):
+    business_date: date
+    model_id: str
+    purpose: str
+    rows: int
+    psi_probability: float
+    band: str
+    feature_psi: dict[str, float]
+    realised_auc: float | None
+    realised_ks: float | None
+    realised_gini: float | None
+    realised_rows: int | None
+    calibration: list[dict[str, Any]] | None
+    alerts: list[dict[str, Any]]
+
+
+@router.get("/models/{model_id}/monitoring", response_model=list[MonitoringRow])
+def monitoring(
+    model_id: ModelId,
+    ctx: Ctx,
+    _user: Viewer,
+    start: Annotated[date | None, Query(alias="from")] = None,
+    end: Annotated[date | None, Query(alias="to")] = None,
+) -> Any:
+    """The model's monitoring per scoring date (PSI and bands, realised AUC/KS once
+    matured, calibration, model alerts), oldest first."""
+    read_meta(ctx.store.settings, model_id)  # 404 for a model that is not registered
+    with ctx.store.begin() as conn:
+        return history(conn, model_id=model_id, start=start, end=end)
 
 
 @router.post("/models/{model_id}/activate", response_model=ApprovalRef, status_code=202)

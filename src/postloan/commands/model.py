@@ -166,6 +166,41 @@ def monitor_command(
         typer.echo(f"  ALERT [{alert['severity']}] {alert['message']}")
 
 
+@model_app.command("monitoring")
+def monitoring_command(
+    model_id: Annotated[str | None, typer.Argument(help="Model id (default: every model)")] = None,
+    purpose: Annotated[
+        str | None, typer.Option("--purpose", help="bscore, bscore180 or cscore")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """The monitoring history the close of business recorded, one line per model and date."""
+    from postloan.risk.monitoring_history import history
+    from postloan.store.db import open_store
+
+    if purpose is not None and purpose not in PURPOSES:
+        raise ValidationError(f"unknown purpose {purpose!r}; use one of {', '.join(PURPOSES)}")
+    store = open_store()
+    try:
+        with store.begin() as conn:
+            rows = history(conn, model_id=model_id, purpose=purpose)
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(json.dumps({"monitoring": rows}, ensure_ascii=False, default=str))
+        return
+    if not rows:
+        typer.echo("no monitoring yet: activate a model and close a business date (postloan eod)")
+        return
+    for r in rows:
+        auc = r["realised_auc"]
+        realised = f"  auc {auc:.4f} ks {r['realised_ks']:.4f}" if auc is not None else ""
+        typer.echo(
+            f"{r['business_date']}  {r['model_id']:<28}{r['purpose']:<10}{r['rows']:>8}  "
+            f"psi {r['psi_probability']:.4f} ({r['band']}){realised}  alerts {len(r['alerts'])}"
+        )
+
+
 @model_app.command("list")
 def list_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
