@@ -18,7 +18,7 @@ from postloan.config import load_settings
 from postloan.feeds.importer import import_directory
 from postloan.security.config import load_security_policy
 from postloan.security.users import add_user
-from postloan.store import open_store
+from postloan.store import Store, open_store
 from postloan.store.tables_risk import Alert
 
 PASSWORD = "correct-horse-9"
@@ -43,6 +43,33 @@ DAYS = 4
 T0 = datetime(2026, 10, 8, 2, 0, tzinfo=UTC)
 
 
+def _activate_a_model(store: Store) -> str:
+    """A small B-score trained on older loans than the sample book's (its PSI shifts)."""
+    import numpy as np
+    import polars as pl
+
+    from postloan.risk import registry
+    from postloan.risk.models import train
+
+    rng = np.random.default_rng(3)
+    n = 2000
+    dpd = rng.choice([0, 0, 0, 0, 3, 10, 25], size=n)
+    frame = pl.DataFrame(
+        {
+            "dpd": dpd,
+            "max_dpd_12m": dpd + rng.choice([0, 5, 40], size=n),
+            "months_on_book": rng.integers(20, 60, n),
+            "bad": rng.uniform(size=n) < 1 / (1 + np.exp(3 - 0.08 * dpd)),
+        }
+    )
+    model = train(frame, "bad", kind="lgbm", purpose="bscore", params={"num_boost_round": 20})
+    model_id = registry.register(
+        store.settings, model, training_window=None, data_hash="seed", metrics={}, params={}
+    )
+    registry.activate(store.settings, model_id, user="risk")
+    return model_id
+
+
 def seed(home: Path) -> dict[str, int]:
     """Fill the store of ``$POSTLOAN_HOME`` (= ``home``); returns ids the tests use."""
     home.mkdir(parents=True, exist_ok=True)
@@ -51,6 +78,7 @@ def seed(home: Path) -> dict[str, int]:
     store = open_store(settings)
     try:
         import_directory(sample_feeds_dir(), store)
+        _activate_a_model(store)  # so the close of business records its monitoring
         run_range(store, [FIRST_DAY + timedelta(days=i) for i in range(DAYS)])
         policy = load_security_policy(settings)
         on = FIRST_DAY + timedelta(days=DAYS - 1)

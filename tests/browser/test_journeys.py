@@ -254,3 +254,15 @@ def test_legal_officer_opens_a_legal_case_and_free_text_stays_text(
     assert page.locator("td.court script").count() == 0
     shot(page, "legal-case")
     assert not watched.dialogs, watched.dialogs
+
+
+def test_risk_manager_sees_model_monitoring_over_time(watched: Watched) -> None:
+    page = watched.page
+    login(page, "risk", "/models")
+    panel = page.locator("[data-testid^=monitoring-]").first
+    expect(panel.locator("[id^=chart-psi-] canvas")).to_have_count(1)
+    rows = panel.get_by_test_id("feature-psi").locator("tr")
+    expect(rows).to_have_count(4)  # header + dpd, max_dpd_12m, months_on_book
+    psis = [float(v) for v in rows.locator("td.num").all_inner_texts()]
+    assert psis == sorted(psis, reverse=True)
+    shot(page, "risk-model-monitoring")

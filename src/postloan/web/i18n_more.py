@@ -112,4 +112,37 @@ MORE_TEXT: dict[str, tuple[str, str]] = {
     "legal.closed": ("已结案", "closed"),
     "placement.placed": ("委外中", "placed"),
     "placement.recalled": ("已收回", "recalled"),
+    # model monitoring over time
+    "mon.title": ("模型监控：{model}（{purpose}）", "Monitoring: {model} ({purpose})"),
+    "mon.none": (
+        "该模型还没有监控记录：日终批处理评分后会记录。",
+        "No monitoring yet: the close of business records it after scoring.",
+    ),
+    "mon.latest": ("最近一次 {date}（共 {n} 个业务日）", "Latest {date} ({n} business dates)"),
+    "mon.scored": ("评分 {n} 笔", "{n} scored"),
+    "mon.psi": ("评分 PSI", "Score PSI"),
+    "mon.psi_over_time": ("评分稳定性（PSI）走势", "Score stability (PSI) over time"),
+    "mon.realised_over_time": ("实际区分度（AUC、KS）走势", "Realised AUC and KS over time"),
+    "mon.not_matured": (
+        "表现期尚未到期，暂无实际 AUC/KS。",
+        "No outcome window has matured yet: no realised AUC/KS.",
+    ),
+    "mon.features": ("特征稳定性（最近一次，最差在前）", "Feature PSI (latest, worst first)"),
+    "mon.feature": ("特征", "Feature"),
+    "mon.band": ("区间", "Band"),
+    "mon.band.stable": ("稳定", "stable"),
+    "mon.band.watch": ("关注", "watch"),
+    "mon.band.shift": ("偏移", "shift"),
+    "mon.alerts": ("监控预警", "Monitoring alerts"),
+    "mon.auc": ("实际 AUC", "Realised AUC"),
+    "mon.ks": ("实际 KS", "Realised KS"),
+    "mon.alert_psi": (
+        "{subject} 的 PSI 为 {value}（{band}）",
+        "PSI of {subject} is {value} ({band})",
+    ),
+    "mon.alert_auc": (
+        "实际 AUC {value} 明显低于训练时",
+        "Realised AUC {value} is well below the AUC at training",
+    ),
+    "mon.registry": ("已注册模型", "Registered models"),
 }

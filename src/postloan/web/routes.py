@@ -38,6 +38,7 @@ from postloan.security.users import list_users
 from postloan.store.snapshots import SnapshotStore
 from postloan.web import actions, backoffice, charts, queries
 from postloan.web.backoffice import UserMistake
+from postloan.web.monitoring_view import BAND_COLOUR
 from postloan.web.pages import Ctx, HtmlRoute, PageUser, render
 
 router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
@@ -447,8 +448,21 @@ def strategy_dry_run(
 @router.get("/models", response_class=HTMLResponse)
 def models_page(request: Request, ctx: Ctx, user: PageUser) -> HTMLResponse:
     authorize(user, "model.view")
+    from postloan.risk.monitoring_history import history
+    from postloan.web.monitoring_view import panels
+
     models = registry.list_models(ctx.store.settings)
-    return render(request, "models.html", user, models=models)
+    active = [m["model_id"] for m in models if m["active"]]
+    with ctx.store.begin() as conn:
+        runs = {model_id: history(conn, model_id=model_id) for model_id in active}
+    return render(
+        request,
+        "models.html",
+        user,
+        models=models,
+        panels=panels(negotiate(request), models, runs),
+        colours=BAND_COLOUR,
+    )
 
 
 @router.get("/approvals", response_class=HTMLResponse)
