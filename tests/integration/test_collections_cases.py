@@ -21,6 +21,7 @@ from postloan.feeds.importer import import_directory
 from postloan.store import Store
 from postloan.store.tables import Transaction
 from postloan.store.tables_audit import AuditEntry
+from postloan.store.tables_contact import ContactOutbox
 
 D = date(2026, 12, 1)  # after the sample book's last payment
 
@@ -144,6 +145,12 @@ def test_a_missed_promise_is_broken_after_the_grace_days(store: Store, case_id: 
             expected_version=1,
             business_date=D,
         )
+    with store.begin() as conn:  # the borrower gets the promise in writing
+        outbox = conn.execute(
+            select(ContactOutbox.template, ContactOutbox.variables, ContactOutbox.state)
+        ).all()
+    assert [(o.template, o.state) for o in outbox] == [("promise_confirmation", "queued")]
+    assert json.loads(outbox[0].variables)["promised_amount"] == 100_000
     pay(store, "T-PTP-2", 50_000, D + timedelta(days=2))  # too little
     report = DayReport()
     with store.begin() as conn:

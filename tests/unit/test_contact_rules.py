@@ -148,3 +148,23 @@ def test_settings_errors_name_the_problem(postloan_home: Path, text: str, messag
     _write_config(text)
     with pytest.raises(ConfigError, match=message):
         load_contact_settings(load_settings(), {})
+
+
+def test_a_kept_promise_needs_no_confirmation() -> None:
+    confirm = {"promised_date": D + timedelta(days=3), "promised_amount": 100}
+    still_owed = LoanNow(state_date=D, days_past_due=5, overdue_amount=100, promise_since=D)
+    assert vanished("promise_confirmation", D, confirm, still_owed) is None
+    cured = LoanNow(state_date=D, days_past_due=0, overdue_amount=0, principal_outstanding=9)
+    assert vanished("promise_confirmation", D, confirm, cured) == (
+        "loan no longer overdue: the promise was kept"
+    )
+    paid = LoanNow(
+        state_date=D,
+        days_past_due=5,
+        overdue_amount=100,
+        principal_outstanding=9,
+        repaid_since={D + timedelta(days=1): 100},
+    )
+    assert vanished("promise_confirmation", D, confirm, paid) == (
+        "paid 100 (minor units) after the promise: it was kept"
+    )

@@ -380,7 +380,42 @@ def record_promise(
         after={"promise_id": int(promise_id), "amount": amount, "date": promised_date.isoformat()},
         business_date=business_date,
     )
+    _confirm_promise(conn, case, amount, promised_date, currency, business_date)
     return int(promise_id)
+
+
+def _confirm_promise(
+    conn: Connection,
+    case: Case,
+    amount: int,
+    promised_date: date,
+    currency: str,
+    business_date: date,
+) -> None:
+    """Queue the borrower's written confirmation of a promise (template
+    ``promise_confirmation`` by SMS; the conduct guard decides at dispatch whether
+    and when it goes). The outbox keeps one a loan a day: a second promise on the
+    same day queues nothing more, the collector gives the new terms in the call."""
+    from postloan.contact.outbox import enqueue
+
+    if not case.loan_ids:
+        return
+    enqueue(
+        conn,
+        loan_id=case.loan_ids[0],
+        borrower_id=case.borrower_id,
+        template="promise_confirmation",
+        channel="sms",
+        business_date=business_date,
+        step="promise",
+        variables={
+            "promised_date": promised_date,
+            "promised_amount": amount,
+            "currency": currency,
+        },
+        strategy_version=case.strategy_version,
+        group=case.group,
+    )
 
 
 def assign(

@@ -2,7 +2,8 @@
 
 Checked at send time, after the conduct guard's opt-out check: a reminder for
 a loan that is paid off, an overdue notice for a loan that is current again or
-was paid after the plan, a dunning message after the borrower promised to pay.
+was paid after the plan, a dunning message after the borrower promised to pay,
+a promise confirmation once the promise is kept.
 """
 
 from __future__ import annotations
@@ -54,6 +55,12 @@ def vanished(
         if template in DUNNING and loan.promise_since is not None:
             if loan.promise_since >= business_date:
                 return "a promise to pay was made"
+    elif template == "promise_confirmation":
+        if fresh and loan.days_past_due == 0:
+            return "loan no longer overdue: the promise was kept"
+        promised = variables.get("promised_amount")
+        if isinstance(promised, int) and paid >= promised > 0:
+            return f"paid {paid} (minor units) after the promise: it was kept"
     elif template in {"pre_due_reminder", "due_today"}:
         due = variables.get("amount_due")
         if isinstance(due, int) and paid >= due > 0:
