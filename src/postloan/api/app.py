@@ -33,6 +33,7 @@ from postloan.web import mount_web
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
     status: {"model": ErrorOut, "description": text}
     for status, text in [
+        (400, "malformed request (a body that is not JSON or not UTF-8)"),
         (401, "not authenticated"),
         (403, "permission denied"),
         (404, "not found or outside the caller's data scope"),
