@@ -7,13 +7,18 @@ attributions* (Saabas): every split on a loan's path through a tree moves the
 prediction from the node's mean to the child's mean, and that move is credited
 to the split feature. Per tree this is a table leaf → contributions, so a loan's
 drivers are table look-ups after one ``pred_leaf`` pass — the same pass that
-gives the raw score (the sum of the leaf values). Exact SHAP is available with
-``method="shap"`` for a few loans (an individual explanation).
+gives the raw score (the sum of the leaf values). Trees are scored in small
+groups (:class:`_Group`): a loan's leaves in a group's trees form one code that
+indexes their summed table, so the gathers follow the features those trees use
+together (a third fewer than tree by tree), and the top-3 drivers are ranked
+block by block while the attributions are in cache (:meth:`LgbmEngine.explain_top`).
+Exact SHAP is available with ``method="shap"`` for a few loans (an individual
+explanation).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,6 +57,9 @@ TRAIN_DEFAULTS: dict[str, Any] = {
 CHUNK = 65536
 BLOCK = 8192
 THREADS = 2
+#: Leaf combinations of a tree group (its table rows): small enough for the L2 cache.
+GROUP_LEAVES = 4096
+LOOKAHEAD = 32
 
 
 @dataclass
@@ -101,6 +109,65 @@ def _trees(dump: Mapping[str, Any]) -> list[_Tree]:
 
 
 @dataclass
+class _Group:
+    """Trees scored together: a loan's leaves in them form one code (Σ leaf · stride)
+    that indexes the summed contributions, so the gathers follow the features the
+    trees use together rather than each tree's (trees share most features)."""
+
+    trees: list[int]
+    strides: list[int]
+    features: np.ndarray  # union of the trees' features
+    table: np.ndarray  # len(features) × combinations, float32, feature-major
+    values: np.ndarray  # combinations: summed leaf values (float64)
+
+
+def _group_trees(trees: list[_Tree], limit: int = GROUP_LEAVES) -> list[_Group]:
+    """Greedy groups of trees (leaf combinations ≤ ``limit``): each next member is the
+    tree among the next few that adds the fewest new features."""
+    remaining = list(range(len(trees)))
+    groups = []
+    while remaining:
+        members = [remaining.pop(0)]
+        used = set(trees[members[0]].features.tolist())
+        size = len(trees[members[0]].values)
+        while remaining:
+            fits = [i for i in remaining[:LOOKAHEAD] if size * len(trees[i].values) <= limit]
+            if not fits:
+                break
+            best = min(fits, key=lambda i: len(set(trees[i].features.tolist()) - used))
+            remaining.remove(best)
+            members.append(best)
+            used |= set(trees[best].features.tolist())
+            size *= len(trees[best].values)
+        groups.append(_combine(trees, members, sorted(used)))
+    return groups
+
+
+def _combine(trees: list[_Tree], members: list[int], features: list[int]) -> _Group:
+    pos = {f: j for j, f in enumerate(features)}
+    shape = [len(trees[t].values) for t in members]
+    table = np.zeros((*shape, len(features)))
+    values = np.zeros(shape)
+    for axis, t in enumerate(members):
+        tree = trees[t]
+        full = np.zeros((shape[axis], len(features)))
+        full[:, [pos[int(f)] for f in tree.features]] = tree.table
+        view = [1] * len(shape)
+        view[axis] = shape[axis]
+        table += full.reshape(*view, len(features))
+        values += tree.values.reshape(view)
+    strides = [int(np.prod(shape[k + 1 :], dtype=np.int64)) for k in range(len(shape))]
+    flat = table.reshape(-1, len(features))
+    return _Group(
+        members,
+        strides,
+        np.asarray(features, dtype=np.int64),
+        np.ascontiguousarray(flat.T, dtype=np.float32),
+        values.reshape(-1),
+    )
+
+
+@dataclass
 class LgbmEngine:
     """A fitted booster (as LightGBM's text model) and its path-attribution tables."""
 
@@ -108,7 +175,7 @@ class LgbmEngine:
     n_features: int
     _booster: Any = field(default=None, repr=False)
     _tables: list[_Tree] | None = field(default=None, repr=False)
-    _fm: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = field(default=None, repr=False)
+    _groups: list[_Group] | None = field(default=None, repr=False)
 
     @property
     def booster(self) -> Any:
@@ -140,42 +207,70 @@ class LgbmEngine:
             return c.sum(axis=1), c[:, : self.n_features]
         if method != "path":
             raise ValueError(f"unknown reason method {method!r} (path or shap)")
-        tables = self._feature_major()
-        raw = np.empty(n)
         contrib = np.empty((n, self.n_features), dtype=np.float32)
+
+        def keep(lo: int, acc: np.ndarray) -> None:
+            contrib[lo : lo + acc.shape[0]] = acc
+
+        return self._paths(X, keep), contrib
+
+    def explain_top(self, X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Raw log-odds and the indices of each loan's ``k`` largest positive path
+        attributions (:func:`postloan.risk.reasons.top_drivers` of :meth:`explain`),
+        ranked block by block while the attributions are in cache (the batch path)."""
+        from postloan.risk.reasons import top_of_block
+
+        n = X.shape[0]
+        top = np.full((n, k), -1, dtype=np.int64)
+
+        def rank(lo: int, acc: np.ndarray) -> None:
+            top[lo : lo + acc.shape[0]] = top_of_block(acc, k)
+
+        raw = self._paths(X, rank) if n else np.zeros(0)
+        return raw, top
+
+    def _paths(self, X: np.ndarray, sink: Callable[[int, np.ndarray], None]) -> np.ndarray:
+        """Raw log-odds of ``X``; each block's path attributions (m × p float32, C
+        order) go to ``sink(first_row, block)``."""
+        n = X.shape[0]
+        groups = self._grouped()
+        raw = np.empty(n)
+        n_trees = len(self.trees)
 
         def work(start: int) -> None:
             stop = min(n, start + CHUNK)
             leaves = self.booster.predict(X[start:stop], pred_leaf=True, num_threads=1)
-            leaves = np.asarray(leaves, dtype=np.int32).reshape(-1, len(tables))
+            leaves = np.asarray(leaves, dtype=np.int32).reshape(-1, n_trees)
             for lo in range(0, stop - start, BLOCK):
                 leaf = np.ascontiguousarray(leaves[lo : lo + BLOCK].T)
                 m = leaf.shape[1]
                 acc = np.zeros((self.n_features, m), dtype=np.float32)
                 total = np.zeros(m)
+                code = np.empty(m, dtype=np.int32)
+                part = np.empty(m, dtype=np.int32)
                 tmp = np.empty(m, dtype=np.float32)
-                for (features, table, values), li in zip(tables, leaf, strict=True):
-                    total += np.take(values, li)
-                    for j, f in enumerate(features):
-                        np.take(table[j], li, out=tmp)
+                for g in groups:
+                    np.multiply(leaf[g.trees[0]], g.strides[0], out=code)
+                    for t, stride in zip(g.trees[1:], g.strides[1:], strict=True):
+                        np.multiply(leaf[t], stride, out=part)
+                        code += part
+                    total += np.take(g.values, code)
+                    for j, f in enumerate(g.features):
+                        np.take(g.table[j], code, out=tmp)
                         acc[f] += tmp
                 raw[start + lo : start + lo + m] = total
-                contrib[start + lo : start + lo + m] = acc.T
+                sink(start + lo, np.ascontiguousarray(acc.T))
 
         # The C prediction and NumPy's gathers release the GIL, so two threads keep
         # both cores busy; blocks of 8k rows keep the sums in cache.
         with ThreadPoolExecutor(max_workers=THREADS) as pool:
             list(pool.map(work, range(0, n, CHUNK)))
-        return raw, contrib
+        return raw
 
-    def _feature_major(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """Per tree: its features, float32 contributions (feature × leaf), leaf values."""
-        if self._fm is None:
-            self._fm = [
-                (t.features, np.ascontiguousarray(t.table.T, dtype=np.float32), t.values)
-                for t in self.trees
-            ]
-        return self._fm
+    def _grouped(self) -> list[_Group]:
+        if self._groups is None:
+            self._groups = _group_trees(self.trees)
+        return self._groups
 
     def importance(self) -> np.ndarray:
         """Total gain of each feature (in feature order)."""

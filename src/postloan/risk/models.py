@@ -90,10 +90,14 @@ class TrainedModel:
         X = self.matrix(frame)
         if isinstance(self.engine, ScorecardEngine):
             raw, drivers, pts = self.engine.explain_points(X)
-            p = self.calibrator(raw)
+            top = top_drivers(drivers, REASONS)
+        elif reasons == "auto":
+            raw, top = self.engine.explain_top(X, REASONS)  # path attributions, ranked
         else:
-            raw, drivers = self.engine.explain(X, "path" if reasons == "auto" else reasons)
-            p = self.calibrator(raw)
+            raw, drivers = self.engine.explain(X, reasons)
+            top = top_drivers(drivers, REASONS)
+        p = self.calibrator(raw)
+        if not isinstance(self.engine, ScorecardEngine):
             pts = self.points_of(p)
         cols: list[pl.Series] = []
         if "loan_id" in frame.columns:
@@ -102,7 +106,7 @@ class TrainedModel:
             pl.Series("probability", p, dtype=pl.Float64),
             pl.Series("score", np.rint(pts).astype(np.int32), dtype=pl.Int32),
             self.bands_of(p),
-            *reason_columns(top_drivers(drivers, REASONS), self.features, lang),
+            *reason_columns(top, self.features, lang),
         ]
         return pl.DataFrame(cols)
 

@@ -23,6 +23,7 @@ __all__ = [
     "reason_text",
     "register_feature_text",
     "top_drivers",
+    "top_of_block",
 ]
 
 LANGS = ("zh-CN", "en")
@@ -55,6 +56,21 @@ def reason_text(name: str, lang: str = "zh-CN") -> str:
     return _FALLBACK[lang].format(name=name)
 
 
+def top_of_block(d: np.ndarray, k: int = REASONS) -> np.ndarray:
+    """:func:`top_drivers` of one cache-sized block (m × p float32, C order; changed
+    in place): ``k`` passes of argmax (the first of equal maxima, so ties go to the
+    earlier feature) beat a partial sort of every row."""
+    m, p = d.shape
+    out = np.full((m, k), -1, dtype=np.int64)
+    rows = np.arange(m)
+    for j in range(min(k, p)):
+        best = np.argmax(d, axis=1)
+        value = d[rows, best]
+        out[:, j] = np.where(value > 0, best, -1)
+        d[rows, best] = -np.inf
+    return out
+
+
 def top_drivers(drivers: np.ndarray, k: int = REASONS) -> np.ndarray:
     """Column indices of the ``k`` largest positive entries of each row of ``drivers``
     (n × p), largest first; ``-1`` where fewer than ``k`` entries are positive.
@@ -65,15 +81,8 @@ def top_drivers(drivers: np.ndarray, k: int = REASONS) -> np.ndarray:
         return out
 
     def block(lo: int) -> None:
-        # k passes of argmax (the first of equal maxima: ties go to the earlier
-        # feature) over a cache-sized block beat a partial sort of every row.
         d = np.nan_to_num(drivers[lo : lo + BLOCK].astype(np.float32, order="C"), nan=0.0)
-        rows = np.arange(d.shape[0])
-        for j in range(min(k, p)):
-            best = np.argmax(d, axis=1)
-            value = d[rows, best]
-            out[lo : lo + d.shape[0], j] = np.where(value > 0, best, -1)
-            d[rows, best] = -np.inf
+        out[lo : lo + d.shape[0]] = top_of_block(d, k)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(block, range(0, n, BLOCK)))
