@@ -78,14 +78,14 @@ TEXT: dict[str, tuple[str, str]] = {
     "dash.bucket_mix": ("逾期阶段分布（余额）", "Delinquency buckets (balance)"),
     "dash.category_mix": ("五级分类分布（余额）", "Five-category mix (balance)"),
     "dash.roll_rate": (
-        "迁徙率热力图 {start} → {end}（笔数占比 %）",
-        "Roll rates {start} → {end} (% of loans)",
+        "迁徙率热力图 {start} → {end}（笔数占比 %，closed = 已结清）",
+        "Roll rates {start} → {end} (% of loans; closed = paid off)",
     ),
     "dash.roll_from": ("期初阶段", "From bucket"),
     "dash.roll_to": ("期末阶段", "To bucket"),
     "dash.vintage": (
-        "账龄曲线：逾期 30+ 占比（按放款月）",
-        "Vintage curves: 30+ DPD share by origination month",
+        "账龄曲线：30+@MOB（逾期 30 天以上余额 ÷ 放款额，时点口径，按放款月）",
+        "Vintage curves: 30+@MOB (balance 30+ DPD ÷ originated, point-in-time, by month)",
     ),
     "dash.mob": ("账龄（月）", "Months on book"),
     "dash.alerts_age": ("未处理预警（按天数）", "Open alerts by age (days)"),

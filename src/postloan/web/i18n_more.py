@@ -145,4 +145,14 @@ MORE_TEXT: dict[str, tuple[str, str]] = {
         "Realised AUC {value} is well below the AUC at training",
     ),
     "mon.registry": ("已注册模型", "Registered models"),
+    # dashboard filters
+    "dash.cut": ("维度", "Cut by"),
+    "dash.whole_book": ("全部资产", "Whole book"),
+    "dash.cut_value": ("取值", "Value"),
+    "dash.cut.product": ("产品", "product"),
+    "dash.cut.branch": ("网点", "branch"),
+    "dash.cut.region": ("地区", "region"),
+    "dash.cut.officer": ("客户经理", "loan officer"),
+    "dash.cut.vintage": ("放款月", "vintage"),
+    "dash.cut.channel": ("渠道", "channel"),
 }

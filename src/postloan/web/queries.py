@@ -17,7 +17,6 @@ from postloan.store.snapshots import SnapshotStore
 
 AGE_BANDS = ((0, 1, "0-1"), (2, 7, "2-7"), (8, 30, "8-30"), (31, 90, "31-90"), (91, 10**6, "90+"))
 MAX_TREND_DATES = 400
-MAX_VINTAGE_DATES = 36
 
 
 def business_date(conn: Connection) -> date:
@@ -36,7 +35,10 @@ def _ratio(numerator: int, denominator: int) -> float:
 
 
 def kpi_trend(snapshots: SnapshotStore) -> list[dict[str, Any]]:
-    """Per business date: open balance, NPL and 90+ balances and their ratios."""
+    """Per business date: open balance, NPL and 90+ balances and their ratios.
+
+    No longer on the dashboard (it reads :mod:`postloan.web.dashboard_view`, i.e. the
+    analytics functions); kept as the baseline of ``benchmarks/bench_analytics.py``."""
     dates = snapshots.dates("kpi")[-MAX_TREND_DATES:]
     if not dates:
         return []
@@ -59,17 +61,6 @@ def kpi_trend(snapshots: SnapshotStore) -> list[dict[str, Any]]:
     return rows
 
 
-def kpi_mix(snapshots: SnapshotStore, on: date, kind: str) -> list[dict[str, Any]]:
-    """The ``bucket`` or ``five_category`` rows of one date, in stored order."""
-    if on not in set(snapshots.dates("kpi")):
-        return []
-    frame = snapshots.read("kpi", on).filter(pl.col("kpi") == kind)
-    return [
-        {"key": r["key"], "count": int(r["count"]), "balance": int(r["balance"])}
-        for r in frame.iter_rows(named=True)
-    ]
-
-
 def _month_ends(dates: list[date]) -> list[date]:
     last: dict[tuple[int, int], date] = {}
     for d in dates:
@@ -87,7 +78,8 @@ class RollRates:
 
 def roll_rates(snapshots: SnapshotStore, buckets: list[str]) -> RollRates | None:
     """Bucket-to-bucket moves between the last two month-ends (or the first and
-    last snapshot dates while fewer than two month-ends exist)."""
+    last snapshot dates while fewer than two month-ends exist). The baseline of
+    ``benchmarks/bench_analytics.py``; the dashboard uses the analytics roll rates."""
     dates = snapshots.dates("loan_state")
     if len(dates) < 2:
         return None
@@ -104,43 +96,6 @@ def roll_rates(snapshots: SnapshotStore, buckets: list[str]) -> RollRates | None
             share = 100 * n / totals[f][0][0]
             cells.append([index[t], index[f], round(share, 1)])
     return RollRates(start, end, buckets, cells)
-
-
-def vintages(conn: Connection, snapshots: SnapshotStore) -> dict[str, list[list[float]]]:
-    """30+ DPD share by months on book, one series per origination month."""
-    dates = _month_ends(snapshots.dates("loan_state"))[-MAX_VINTAGE_DATES:]
-    if not dates:
-        return {}
-    loans = pl.DataFrame(
-        [
-            (r[0], r[1] if isinstance(r[1], date) else date.fromisoformat(str(r[1])))
-            for r in conn.execute(text("SELECT loan_id, disbursement_date FROM loans"))
-        ],
-        schema={"loan_id": pl.Utf8, "disbursed": pl.Date},
-        orient="row",
-    )
-    if loans.is_empty():
-        return {}
-    states = (
-        snapshots.scan("loan_state", dates[0], dates[-1])
-        .filter(pl.col("business_date").is_in(dates))
-        .select("loan_id", "business_date", "days_past_due")
-        .collect()
-        .join(loans, on="loan_id")
-        .with_columns(
-            vintage=pl.col("disbursed").dt.strftime("%Y-%m"),
-            mob=(pl.col("business_date").dt.year() - pl.col("disbursed").dt.year()) * 12
-            + pl.col("business_date").dt.month()
-            - pl.col("disbursed").dt.month(),
-        )
-        .group_by("vintage", "mob")
-        .agg((pl.col("days_past_due") >= 30).mean().alias("share"))
-        .sort("vintage", "mob")
-    )
-    out: dict[str, list[list[float]]] = {}
-    for vintage, mob, share in states.iter_rows():
-        out.setdefault(vintage, []).append([int(mob), round(100 * float(share), 2)])
-    return dict(list(out.items())[-12:])
 
 
 def _aged(on: date, counts: Any) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ through :mod:`postloan.web.actions`, which checks permission and data scope.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
@@ -36,7 +37,7 @@ from postloan.security.scope import authorize, authorize_object
 from postloan.security.unmask import borrower_for
 from postloan.security.users import list_users
 from postloan.store.snapshots import SnapshotStore
-from postloan.web import actions, backoffice, charts, queries
+from postloan.web import actions, backoffice, charts, dashboard_view, queries
 from postloan.web.backoffice import UserMistake
 from postloan.web.monitoring_view import BAND_COLOUR
 from postloan.web.pages import Ctx, HtmlRoute, PageUser, render
@@ -113,52 +114,37 @@ def switch_language(request: Request, code: str) -> RedirectResponse:
     return response
 
 
-Portfolio = tuple[
-    list[dict[str, Any]],
-    list[dict[str, Any]],
-    list[dict[str, Any]],
-    queries.RollRates | None,
-    dict[str, list[list[float]]],
-]
-_PORTFOLIO: dict[tuple[str, tuple[date, ...], tuple[date, ...]], Portfolio] = {}
-
-
-def _portfolio(conn: Any, snaps: SnapshotStore) -> Portfolio:
-    """The snapshot-based dashboard series, computed again only after a new close."""
-    key = (str(snaps.root), tuple(snaps.dates("kpi")[-1:]), tuple(snaps.dates("loan_state")[-1:]))
-    if key not in _PORTFOLIO:
-        trend = queries.kpi_trend(snaps)
-        latest = trend[-1]["date"] if trend else None
-        buckets = queries.kpi_mix(snaps, latest, "bucket") if latest else []
-        categories = queries.kpi_mix(snaps, latest, "five_category") if latest else []
-        rolls = queries.roll_rates(snaps, [b["key"] for b in buckets])
-        _PORTFOLIO.clear()
-        _PORTFOLIO[key] = (trend, buckets, categories, rolls, queries.vintages(conn, snaps))
-    return _PORTFOLIO[key]
-
-
 @router.get("/", response_class=HTMLResponse)
-def dashboard(request: Request, ctx: Ctx, user: PageUser) -> HTMLResponse:
+def dashboard(
+    request: Request,
+    ctx: Ctx,
+    user: PageUser,
+    by: Annotated[str, Query(max_length=20)] = "",
+    value: Annotated[str, Query(max_length=100)] = "",
+) -> HTMLResponse:
+    """The portfolio from the analytics functions (the numbers of ``postloan kpi``)."""
     authorize(user, "kpi.view")
-    snaps = _snapshots(ctx)
     lang = negotiate(request)
+    figures = dashboard_view.portfolio(ctx.store.settings, _snapshots(ctx), by, value)
     with ctx.store.begin() as conn:
         on = queries.business_date(conn)
-        trend, buckets, categories, rolls, vintages = _portfolio(conn, snaps)
-        latest = trend[-1]["date"] if trend else on
         alerts_age = queries.alerts_by_age(conn, on)
         cases_age = queries.cases_by_age(conn, on)
+    doc = figures.doc
     return render(
         request,
         "dashboard.html",
         user,
-        on=latest,
-        latest=trend[-1] if trend else None,
-        has_data=bool(trend),
-        rolls=rolls,
-        options=charts.dashboard(
-            lang, trend, buckets, categories, rolls, vintages, alerts_age, cases_age
-        ),
+        on=figures.on or on,
+        doc=doc,
+        has_data=bool(doc),
+        balance_minor=dashboard_view.minor(doc["balance"]) if doc else 0,
+        rolls=figures.rolls,
+        cuts=dashboard_view.CUTS,
+        by=by,
+        value=value,
+        cut_options=figures.cut_options,
+        options=charts.dashboard(lang, figures, alerts_age, cases_age),
     )
 
 
@@ -271,13 +257,13 @@ def _case_view(ctx: Any, conn: Any, user: Any, case_id: int, lang: str) -> dict[
     }
 
 
-def _back_office(conn: Any, user: Any, loan_ids: list[str]) -> dict[str, Any]:
+def _back_office(conn: Any, user: Any, loan_ids: Sequence[str]) -> dict[str, Any]:
     """Legal cases, placements and listed agencies, for the roles that see them."""
     if not (user.can("legal.view") or user.can("legal.manage")):
         return {"legal_cases": [], "placements": [], "agencies": []}
     return {
-        "legal_cases": backoffice.legal_cases(conn, loan_ids),
-        "placements": backoffice.placements(conn, loan_ids),
+        "legal_cases": backoffice.legal_cases(conn, list(loan_ids)),
+        "placements": backoffice.placements(conn, list(loan_ids)),
         "agencies": backoffice.listed_agencies(conn) if user.can("legal.manage") else [],
     }
 
