@@ -75,6 +75,30 @@ def _seed(home: Path, days: int) -> tuple[int, str]:
         store.close()
 
 
+def _compute_times(product: str) -> None:
+    """CPU time of the dashboard's figures computed cold, in this process (less noisy
+    than wall time on a shared machine), and of the old page queries it replaced."""
+    from postloan.analytics.dashboard import load_context
+    from postloan.config import load_settings
+    from postloan.store.snapshots import SnapshotStore
+    from postloan.web import dashboard_view, queries
+
+    settings = load_settings()
+    snaps = SnapshotStore(settings.snapshot_dir)
+    for label, by, value in (("whole book", "", ""), (f"product={product}", "product", product)):
+        dashboard_view.clear()
+        t0 = time.process_time()
+        dashboard_view.portfolio(settings, snaps, by, value)
+        cpu = 1000 * (time.process_time() - t0)
+        print(f"dashboard figures cold ({label}): {cpu:.1f} ms CPU")  # noqa: T201
+    buckets = load_context(settings).buckets
+    t0 = time.process_time()
+    queries.kpi_trend(snaps)
+    queries.roll_rates(snaps, buckets)
+    cpu = 1000 * (time.process_time() - t0)
+    print(f"old page queries (trend + roll counts only): {cpu:.1f} ms CPU")  # noqa: T201
+
+
 def _login(base: str, username: str) -> httpx.Cookies:
     with httpx.Client(base_url=base) as client:
         form = client.get("/login").text
@@ -126,6 +150,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
         case_id, product = _seed(home, args.days)
+        _compute_times(product)
         port = _free_port()
         env = {**os.environ, "POSTLOAN_HOME": str(home)}
         server = subprocess.Popen(

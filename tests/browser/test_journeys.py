@@ -266,3 +266,23 @@ def test_risk_manager_sees_model_monitoring_over_time(watched: Watched) -> None:
     psis = [float(v) for v in rows.locator("td.num").all_inner_texts()]
     assert psis == sorted(psis, reverse=True)
     shot(page, "risk-model-monitoring")
+
+
+def test_risk_manager_filters_the_dashboard_by_product(watched: Watched) -> None:
+    page = watched.page
+    login(page, "risk", "/")
+    whole = page.get_by_test_id("npl").get_attribute("data-ratio")
+    page.select_option("#cut-form select[name=by]", "product")
+    page.click("#cut-form button[type=submit]")
+    page.wait_for_url("**/?by=product*")
+    options = page.locator("#cut-form select[name=value] option")
+    expect(options).not_to_have_count(1)  # "all" plus the products of the book
+    product = options.nth(1).get_attribute("value")
+    assert product
+    page.select_option("#cut-form select[name=value]", product)
+    page.click("#cut-form button[type=submit]")
+    expect(page.get_by_test_id("cut")).to_contain_text(product)
+    expect(page.locator("#chart-trend canvas")).to_have_count(1)
+    assert page.get_by_test_id("npl").get_attribute("data-ratio") is not None
+    assert whole is not None
+    shot(page, "risk-dashboard-cut")
