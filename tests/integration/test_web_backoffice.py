@@ -181,3 +181,35 @@ def test_agency_placement_and_recall_and_who_may(web: Api) -> None:
     assert f"已收回委外 {placement_id}" in recalled.text
     with web.store.begin() as conn:
         assert conn.execute(text("SELECT state FROM agency_placements")).scalar_one() == "recalled"
+
+
+def test_the_auditor_changes_nothing_through_the_back_office_forms(web: Api) -> None:
+    cid = case_id(web)
+    with web.store.begin() as conn:
+        register_agency(
+            conn,
+            agency_id="AG1",
+            name="East Recoveries",
+            commission_rate="0.15",
+            actor="le",
+            listed_on=date(2026, 11, 1),
+        )
+    for who in ("au", "co"):
+        csrf = login(web, who)
+        page = web.client.get(f"/cases/{cid}").text
+        for form in ("writeoff-form", "legal-form", "placement-form"):
+            assert f'id="{form}"' not in page, (who, form)
+        attempts = {
+            f"/cases/{cid}/write-offs": {"loan_id": "L001", "reason": "x"},
+            f"/cases/{cid}/legal": {"loan_id": "L001", "court": "c"},
+            f"/cases/{cid}/legal/1/advance": {"version": "1", "to_state": "filed"},
+            f"/cases/{cid}/legal/1/recoveries": {"amount": "1"},
+            f"/cases/{cid}/placements": {"loan_id": "L001", "agency_id": "AG1"},
+            f"/cases/{cid}/placements/1/recall": {"version": "1"},
+        }
+        for path, form_data in attempts.items():
+            response = web.client.post(path, data=form_data, headers={"X-CSRF-Token": csrf})
+            assert response.status_code == 403, (who, path, response.status_code)
+    with web.store.begin() as conn:
+        for table in ("approvals", "legal_cases", "agency_placements", "collection_recoveries"):
+            assert conn.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one() == 0, table
