@@ -1,11 +1,13 @@
-"""What every request needs: the store, the token signer, the policy, a clock."""
+"""What every request needs: the store, the token signer, the policy, a clock, and the
+short-lived cache of authenticated bearer tokens."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from postloan.api.authcache import TokenCache
 from postloan.security.config import SecurityPolicy
 from postloan.security.ratelimit import SlidingWindow
 from postloan.security.tokens import TokenSigner
@@ -26,3 +28,4 @@ class ApiContext:
     clock: Clock
     login_by_user: SlidingWindow
     login_by_client: SlidingWindow
+    auth_cache: TokenCache = field(default_factory=TokenCache)

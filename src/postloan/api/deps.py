@@ -5,15 +5,21 @@ flow), ``X-API-Key: pl_…`` (systems), the ``postloan_session`` cookie (the web
 A request authenticated by the session cookie that changes something must carry
 the session's CSRF token in ``X-CSRF-Token`` (double submit: the same value is in
 the ``postloan_csrf`` cookie).
+
+The dependencies are ``async``: a read with a bearer token already in
+:class:`~postloan.api.authcache.TokenCache` is authenticated on the event loop with
+no database access and no thread hop; anything else runs :func:`current_user` (the
+full check) in the thread pool once.
 """
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
 from postloan.api.context import ApiContext
@@ -33,7 +39,7 @@ oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
 
 
-def context(request: Request) -> ApiContext:
+async def context(request: Request) -> ApiContext:
     ctx: ApiContext = request.app.state.postloan
     return ctx
 
@@ -77,15 +83,35 @@ def current_user(
     raise localized(NotAuthenticated, "auth.missing")
 
 
-CurrentUser = Annotated[User, Depends(current_user)]
+async def authenticated_user(
+    request: Request,
+    ctx: Ctx,
+    bearer: Annotated[str | None, Depends(oauth2)],
+    api_key: Annotated[str | None, Depends(api_key_header)],
+) -> User:
+    """:func:`current_user`, with reads by a recently checked bearer token served from the
+    token cache (writes always check the user row)."""
+    cacheable = bool(bearer) and request.method in SAFE_METHODS
+    if cacheable and bearer:
+        cached = ctx.auth_cache.get(bearer, ctx.clock())
+        if cached is not None:
+            return cached
+    user = await run_in_threadpool(current_user, request, ctx, bearer, api_key)
+    if cacheable and bearer:
+        claims = ctx.signer.verify(bearer, kind="access", now=ctx.clock())
+        ctx.auth_cache.put(bearer, user, claims.expires)
+    return user
 
 
-def require(permission: str) -> Callable[[User], User]:
+CurrentUser = Annotated[User, Depends(authenticated_user)]
+
+
+def require(permission: str) -> Callable[[User], Awaitable[User]]:
     """A dependency: the current user, if their role holds ``permission`` (else 403)."""
     if permission not in PERMISSIONS:
         raise ValueError(f"unknown permission {permission!r}")
 
-    def dependency(user: CurrentUser) -> User:
+    async def dependency(user: CurrentUser) -> User:
         if not has_permission(user.role, permission):
             raise localized(PermissionDenied, "perm.denied", role=user.role, permission=permission)
         return user

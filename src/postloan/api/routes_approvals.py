@@ -63,6 +63,7 @@ def _decide(
             policy=ctx.policy,
             now=ctx.clock(),
         )
+    ctx.auth_cache.clear()  # an applied role change ends the user's cached tokens now
     return ApprovalOut(**decided.public())
 
 

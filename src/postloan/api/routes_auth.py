@@ -165,6 +165,7 @@ def logout(
             object_type="user",
             object_id=user.username,
         )
+    ctx.auth_cache.clear()
     response = RedirectResponse("/auth/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     response.delete_cookie(CSRF_COOKIE)

@@ -11,12 +11,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from postloan.api import queries_cases as q
 from postloan.api.deps import Ctx, require
 from postloan.api.pagination import Page, PageParams, json_response, page_params
+from postloan.api.reads import reading
 from postloan.api.routes_events import ContactLogged
 from postloan.api.schemas import MAX_INT32, Text
 from postloan.security.users import User
@@ -176,7 +178,7 @@ def _page(items: list[Any], total: int, paging: PageParams) -> dict[str, Any]:
 
 
 @router.get("/cases", response_model=Page[CaseRow])
-def cases(
+async def cases(
     ctx: Ctx,
     user: CaseViewer,
     paging: Paging,
@@ -187,27 +189,35 @@ def cases(
     include_closed: bool = False,
 ) -> Any:
     """Open cases in the caller's scope, oldest first: a collector's work queue."""
-    with ctx.store.begin() as conn:
-        rows, total = q.list_cases(
-            conn,
-            user,
-            paging,
-            state=state,
-            queue=queue,
-            assigned_to=assigned_to,
-            bucket=bucket,
-            include_closed=include_closed,
-        )
-    items = [CaseRow(**r) for r in rows]
-    page = Page[CaseRow](items=items, total=total, page=paging.page, size=paging.size)
-    return json_response(page)
+
+    def work() -> Response:  # the database work and the JSON bytes in one thread hop
+        with reading(ctx.store) as conn:
+            rows, total = q.list_cases(
+                conn,
+                user,
+                paging,
+                state=state,
+                queue=queue,
+                assigned_to=assigned_to,
+                bucket=bucket,
+                include_closed=include_closed,
+            )
+        items = [CaseRow(**r) for r in rows]
+        page = Page[CaseRow](items=items, total=total, page=paging.page, size=paging.size)
+        return json_response(page)
+
+    return await run_in_threadpool(work)
 
 
 @router.get("/cases/{case_id}", response_model=CaseDetail)
-def case(case_id: CaseId, ctx: Ctx, user: CaseViewer) -> Any:
+async def case(case_id: CaseId, ctx: Ctx, user: CaseViewer) -> Any:
     """The case page: the case, its loans, promises, tasks and latest contacts."""
-    with ctx.store.begin() as conn:
-        return json_response(CaseDetail(**q.case_detail(conn, user, case_id)))
+
+    def work() -> Response:
+        with reading(ctx.store) as conn:
+            return json_response(CaseDetail(**q.case_detail(conn, user, case_id)))
+
+    return await run_in_threadpool(work)
 
 
 @router.post("/cases/{case_id}/transition", response_model=CaseOut)

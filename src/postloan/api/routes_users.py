@@ -108,6 +108,7 @@ def disable(username: Username, body: ReasonIn, ctx: Ctx, admin: Admin) -> UserO
         user = set_active(
             conn, username, False, actor=admin.username, actor_role=admin.role, reason=body.reason
         )
+    ctx.auth_cache.clear()  # their cached bearer tokens end now, not at the cache's TTL
     return _out(user)
 
 
