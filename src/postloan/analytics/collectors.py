@@ -1,4 +1,5 @@
-"""Collector scorecard of a month, adjusted for case difficulty by bucket mix.
+"""Collector scorecard of a month, adjusted for case difficulty by bucket mix and
+by the C-score.
 
 For each collector, the loans of the cases assigned to them that were open in
 the month. ``start`` is the last ``loan_state`` snapshot before the month (else
@@ -11,6 +12,13 @@ the month's first), ``end`` the month's last snapshot.
   month (so a desk of M4 cases is not compared with a desk of M1 cases);
 - cure rate (delinquent at start, current or paid off at end), roll-back rate
   (a lower bucket at end), and the cure index (cures ÷ expected cures by bucket);
+- C-score difficulty: each delinquent loan's probability of cure at ``start``
+  (purpose ``cscore``: the latest ``scores`` snapshot up to ``start`` within
+  :data:`CSCORE_MAX_AGE` days, else the latest ``loan_scores`` row in that
+  window); a loan without one falls back to its bucket's cure share. Expected
+  cures = Σ p, ``cure_index_cscore`` = cures ÷ that, ``difficulty`` = mean (1 − p),
+  and ``difficulty_basis`` says which basis was used (``cscore``, ``bucket_mix``
+  or ``mixed``, with ``cscore_coverage`` the share of loans with a C-score);
 - promise kept rate (their promises due in the month: kept ÷ kept + broken),
   right-party contact rate (their logged contacts), and conduct-guard breaches
   attempted (audit entries by them whose action mentions ``blocked``).
@@ -19,7 +27,7 @@ the month's first), ``end`` the month's last snapshot.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 from fractions import Fraction
 from typing import Any
 
@@ -32,9 +40,50 @@ from postloan.analytics.scorecards import dec
 from postloan.store.snapshots import SnapshotStore
 from postloan.store.tables import Base
 
+#: How old a C-score may be at the month's start and still count (days).
+CSCORE_MAX_AGE = 35
+
 
 def _t(name: str) -> Any:
     return Base.metadata.tables[name]
+
+
+def cure_probabilities(
+    conn: Connection, snapshots: SnapshotStore, loan_ids: list[str], on: date
+) -> dict[str, float]:
+    """The C-score probability of cure of ``loan_ids`` in force on ``on``: from the
+    latest ``scores`` snapshot up to ``on`` (within :data:`CSCORE_MAX_AGE` days),
+    else the latest stored ``loan_scores`` row in that window; loans with neither
+    are absent."""
+    oldest = on - timedelta(days=CSCORE_MAX_AGE)
+    found: dict[str, float] = {}
+    dates = [d for d in snapshots.dates("scores") if oldest <= d <= on]
+    if dates and loan_ids:
+        snap = snapshots.read("scores", dates[-1])
+        if {"purpose", "probability"} <= set(snap.columns):
+            hit = snap.filter(
+                (pl.col("purpose") == "cscore") & pl.col("loan_id").is_in(loan_ids)
+            ).select("loan_id", "probability")
+            found.update(dict(hit.iter_rows()))
+    missing = [x for x in loan_ids if x not in found]
+    if missing and "loan_scores" in Base.metadata.tables:
+        scores = _t("loan_scores")
+        for i in range(0, len(missing), 5_000):
+            chunk = missing[i : i + 5_000]
+            rows = conn.execute(
+                select(scores.c.loan_id, scores.c.business_date, scores.c.probability).where(
+                    scores.c.purpose == "cscore",
+                    scores.c.loan_id.in_(chunk),
+                    scores.c.business_date <= on,
+                    scores.c.business_date >= oldest,
+                )
+            ).all()
+            latest: dict[str, tuple[date, float]] = {}
+            for loan_id, day, prob in rows:
+                if loan_id not in latest or day > latest[loan_id][0]:
+                    latest[loan_id] = (day, float(prob))
+            found.update({k: v for k, (_, v) in latest.items()})
+    return found
 
 
 def collector_scorecard(
@@ -89,6 +138,8 @@ def collector_scorecard(
         pl.len().alias("n"),
     )
     share = {b: (int(rec), int(bal), int(n), int(c)) for b, rec, bal, _, c, n in mix.iter_rows()}
+    late = frame.filter(pl.col("days_past_due_0") > 0)["loan_id"].unique().sort().to_list()
+    p_cure = cure_probabilities(conn, snapshots, late, start)
     people = _people_figures(conn, first, last)
     out = []
     for (collector,), part in frame.group_by(["collector"], maintain_order=True):
@@ -96,14 +147,22 @@ def collector_scorecard(
         recovered = int(part["recovered"].sum() or 0)
         expected = Fraction(0)
         expected_cures = Fraction(0)
-        for bucket, bal, dpd0 in part.select(
-            "bucket_0", "principal_outstanding_0", "days_past_due_0"
+        expected_cscore = Fraction(0)
+        scored = 0
+        for loan_id, bucket, bal, dpd0 in part.select(
+            "loan_id", "bucket_0", "principal_outstanding_0", "days_past_due_0"
         ).iter_rows():
             rec_b, bal_b, n_b, cures_b = share[bucket]
             if bal_b:
                 expected += Fraction(int(bal) * rec_b, bal_b)
-            if dpd0 > 0 and n_b:
-                expected_cures += Fraction(cures_b, n_b)
+            if dpd0 > 0:
+                by_bucket = Fraction(cures_b, n_b) if n_b else Fraction(0)
+                expected_cures += by_bucket
+                if loan_id in p_cure:
+                    scored += 1
+                    expected_cscore += Fraction(p_cure[loan_id])
+                else:
+                    expected_cscore += by_bucket
         delinquent = int((part["days_past_due_0"] > 0).sum())
         cures = int(part["cured"].sum())
         p = people.get(collector, {})
@@ -117,6 +176,13 @@ def collector_scorecard(
                 "recovery_index": dec(Fraction(recovered) / expected) if expected else None,
                 "cure_rate": ratio(cures, delinquent),
                 "cure_index": dec(Fraction(cures) / expected_cures) if expected_cures else None,
+                "expected_cures_cscore": dec(expected_cscore) if delinquent else None,
+                "cure_index_cscore": (
+                    dec(Fraction(cures) / expected_cscore) if expected_cscore else None
+                ),
+                "difficulty": dec(1 - expected_cscore / delinquent) if delinquent else None,
+                "difficulty_basis": _basis(scored, delinquent),
+                "cscore_coverage": ratio(scored, delinquent),
                 "roll_back_rate": ratio(int(part["rolled_back"].sum()), part.height),
                 "ptp_kept_rate": ratio(p.get("kept", 0), p.get("kept", 0) + p.get("broken", 0)),
                 "right_party_contact_rate": ratio(p.get("rpc", 0), p.get("contacts", 0)),
@@ -129,6 +195,14 @@ def collector_scorecard(
         row.pop("_key")
         row["rank"] = rank
     return out
+
+
+def _basis(scored: int, delinquent: int) -> str | None:
+    if not delinquent:
+        return None
+    if scored == delinquent:
+        return "cscore"
+    return "bucket_mix" if scored == 0 else "mixed"
 
 
 def _people_figures(conn: Connection, first: date, last: date) -> dict[str, dict[str, int]]:
