@@ -213,3 +213,23 @@ def test_the_auditor_changes_nothing_through_the_back_office_forms(web: Api) -> 
     with web.store.begin() as conn:
         for table in ("approvals", "legal_cases", "agency_placements", "collection_recoveries"):
             assert conn.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one() == 0, table
+
+
+def test_every_composed_text_key_exists() -> None:
+    """Keys the templates and the back office build at run time (``"legal." ~ state``)."""
+    import inspect
+
+    from postloan.analytics.kpis import CUT_FIELDS
+    from postloan.collections.states import LegalState, PlacementState
+    from postloan.web import backoffice, routes
+    from postloan.web.i18n import TEXT
+
+    keys = {f"legal.{s.value}" for s in LegalState} | {
+        f"placement.{s.value}" for s in PlacementState
+    }
+    keys |= {f"mon.band.{b}" for b in ("stable", "watch", "shift")}
+    keys |= {f"dash.cut.{c}" for c in CUT_FIELDS}
+    for module in (backoffice, routes):
+        keys |= set(re.findall(r'UserMistake\(\s*"([a-z_.]+)"', inspect.getsource(module)))
+    assert any(k.startswith("bo.err.") for k in keys)
+    assert keys <= set(TEXT), sorted(keys - set(TEXT))
