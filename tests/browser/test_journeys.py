@@ -249,6 +249,10 @@ def test_legal_officer_opens_a_legal_case_and_free_text_stays_text(
     page.locator(".recovery-form input[name=amount]").first.fill("99999999")
     page.locator(".recovery-form button[type=submit]").first.click()
     expect(page.get_by_role("alert")).to_contain_text("超过贷款当前欠款")
+    page.locator(".recovery-form input[name=amount]").first.fill("10.00")  # the form stayed
+    page.locator(".recovery-form button[type=submit]").first.click()
+    expect(page.get_by_role("status").first).to_contain_text("已登记回款")
+    expect(page.get_by_role("alert")).to_have_count(0)
     page.reload()
     expect(page.get_by_test_id("legal-cases").locator("td.court").first).to_have_text(XSS)
     assert page.locator("td.court script").count() == 0

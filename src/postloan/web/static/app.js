@@ -12,5 +12,10 @@
     });
   }
   document.addEventListener("DOMContentLoaded", function () { draw(document); });
-  document.addEventListener("htmx:afterSwap", function (evt) { draw(evt.target); });
+  document.addEventListener("htmx:afterSwap", function (evt) {
+    draw(evt.target);
+    // a change that went through clears the last error message
+    var flash = document.getElementById("flash");
+    if (flash && evt.target !== flash) { flash.replaceChildren(); }
+  });
 })();
