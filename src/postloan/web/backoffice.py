@@ -89,9 +89,7 @@ def refer_to_legal(
     """Open a legal case on a loan of the case; the legal case id."""
     authorize_object(conn, user, "legal.manage", "case", str(case_id))
     _loan_of_case(conn, case_id, loan_id)
-    active = [
-        r for r in legal.list_legal(conn) if r["loan_id"] == loan_id and r["state"] != "closed"
-    ]
+    active = [r for r in _legal_rows(conn, [loan_id]) if r["state"] != LegalState.CLOSED.value]
     if active:
         raise UserMistake("bo.err.already_legal", loan=loan_id, legal=active[0]["legal_id"])
     return legal.refer(
@@ -203,7 +201,7 @@ def next_legal_states(state: str) -> list[str]:
 
 def legal_cases(conn: Connection, loan_ids: list[str]) -> list[dict[str, Any]]:
     """The legal cases of these loans with their events (newest first) and next states."""
-    rows = [r for r in legal.list_legal(conn) if r["loan_id"] in set(loan_ids)]
+    rows = _legal_rows(conn, loan_ids)
     events = tc.LegalEvent.__table__
     for row in rows:
         row["events"] = [
@@ -216,6 +214,13 @@ def legal_cases(conn: Connection, loan_ids: list[str]) -> list[dict[str, Any]]:
         ]
         row["next_states"] = next_legal_states(row["state"])
     return rows
+
+
+def _legal_rows(conn: Connection, loan_ids: list[str]) -> list[dict[str, Any]]:
+    """The legal cases of these loans only (``legal.list_legal`` reads them all)."""
+    table = legal.LEGAL
+    query = select(table).where(table.c.loan_id.in_(loan_ids)).order_by(table.c.legal_id)
+    return [dict(r) for r in conn.execute(query).mappings()]
 
 
 def placements(conn: Connection, loan_ids: list[str]) -> list[dict[str, Any]]:
