@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Integer, Select, bindparam, func, select
 
 from postloan.api.pagination import PageParams
-from postloan.api.queries_scope import case_filter, loan_id_filter
+from postloan.api.queries_scope import case_filter, case_scope_clause, loan_id_filter
 from postloan.collections import service as sv
 from postloan.security.scope import authorize_object
 from postloan.security.users import User
@@ -57,19 +58,14 @@ def _count(conn: Connection, query: Any) -> int:
     return int(conn.execute(select(func.count()).select_from(query.subquery())).scalar_one())
 
 
-def list_cases(
-    conn: Connection,
-    user: User,
-    page: PageParams,
-    *,
-    state: str | None = None,
-    queue: str | None = None,
-    assigned_to: str | None = None,
-    bucket: str | None = None,
-    include_closed: bool = False,
-) -> tuple[list[dict[str, Any]], int]:
-    """Cases in scope (a collector: their work queue), oldest first, with each case's
-    loan count and worst DPD: one query, the total by a window count."""
+_QUEUE_FILTERS = ("state", "queue", "assigned_to", "bucket")
+
+
+@lru_cache(maxsize=128)
+def _cases_statement(role: str, filters: tuple[str, ...], open_only: bool) -> Select[Any]:
+    """The case list for a scope role and a set of filters, built once: every value
+    (user, filters, page) is a bind parameter, so SQLAlchemy reuses the compiled form
+    and PostgreSQL the prepared statement."""
     cl, s = CollectionCaseLoan, t.LoanStateCurrent
     loans = (
         select(func.count())
@@ -87,69 +83,102 @@ def list_cases(
         .scalar_subquery()
         .label("days_past_due")
     )
-    query = select(*CASE_FIELDS, loans, worst, func.count().over().label("total")).where(
-        case_filter(user)
-    )
-    if not include_closed and state is None:
+    columns: list[Any] = [*CASE_FIELDS, loans, worst, func.count().over().label("total")]
+    query: Select[Any] = select(*columns).where(case_scope_clause(role))
+    if open_only:
         query = query.where(C.closed_on.is_(None))
-    for column, value in [
-        (C.state, state),
-        (C.queue, queue),
-        (C.assigned_to, assigned_to),
-        (C.bucket, bucket),
-    ]:
-        if value is not None:
-            query = query.where(column == value)
+    for name in filters:
+        column = getattr(C, name)
+        query = query.where(column == bindparam(f"f_{name}", type_=column.type))
+    return query
+
+
+@lru_cache(maxsize=128)
+def _cases_page(role: str, filters: tuple[str, ...], open_only: bool) -> Select[Any]:
+    return (
+        _cases_statement(role, filters, open_only)
+        .order_by(C.opened_on, C.case_id)
+        .offset(bindparam("offset", type_=Integer))
+        .limit(bindparam("limit", type_=Integer))
+    )
+
+
+def list_cases(
+    conn: Connection,
+    user: User,
+    page: PageParams,
+    *,
+    state: str | None = None,
+    queue: str | None = None,
+    assigned_to: str | None = None,
+    bucket: str | None = None,
+    include_closed: bool = False,
+) -> tuple[list[dict[str, Any]], int]:
+    """Cases in scope (a collector: their work queue), oldest first, with each case's
+    loan count and worst DPD: one query, the total by a window count."""
+    role = user.role if user.role in ("collector", "loan_officer") else "all"
+    values = {"state": state, "queue": queue, "assigned_to": assigned_to, "bucket": bucket}
+    filters = tuple(name for name in _QUEUE_FILTERS if values[name] is not None)
+    open_only = not include_closed and state is None
+    params: dict[str, Any] = {f"f_{name}": values[name] for name in filters}
+    if role != "all":
+        params["scope_user"] = user.username
+    query = _cases_page(role, filters, open_only)
     rows = [
         _plain(r._mapping)
-        for r in conn.execute(
-            query.order_by(C.opened_on, C.case_id).offset(page.offset).limit(page.size)
-        )
+        for r in conn.execute(query, {**params, "offset": page.offset, "limit": page.size})
     ]
     if rows:
         total = int(rows[0]["total"])
-    else:  # past the last page: the window had no row to count on
-        total = _count(conn, query) if page.page > 1 else 0
+    elif page.page > 1:  # past the last page: the window had no row to count on
+        counted = select(func.count()).select_from(
+            _cases_statement(role, filters, open_only).subquery()
+        )
+        total = int(conn.execute(counted, params).scalar_one())
+    else:
+        total = 0
     for r in rows:
         del r["total"]
         r["loans"], r["days_past_due"] = int(r["loans"] or 0), int(r["days_past_due"] or 0)
     return rows, total
 
 
+_P, _K, _CC = CollectionPromise, CollectionTask, CollectionContact
+_CASE = bindparam("case_id", type_=Integer)
+_CASE_PROMISES = (
+    select(
+        _P.promise_id, _P.amount, _P.currency, _P.created_on, _P.promised_date, _P.state, _P.paid
+    )
+    .where(_P.case_id == _CASE)
+    .order_by(_P.promise_id.desc())
+    .limit(50)
+)
+_CASE_TASKS = (
+    select(_K.task_id, _K.loan_id, _K.action, _K.queue, _K.state, _K.due_on, _K.assigned_to)
+    .where(_K.case_id == _CASE)
+    .order_by(_K.task_id.desc())
+    .limit(50)
+)
+_CASE_CONTACTS = (
+    select(_CC.contact_id, _CC.collector, _CC.channel, _CC.outcome, _CC.note, _CC.business_date)
+    .where(_CC.case_id == _CASE)
+    .order_by(_CC.contact_id.desc())
+    .limit(50)
+)
+
+
 def case_detail(conn: Connection, user: User, case_id: int) -> dict[str, Any]:
-    """The case with its open tasks, promises and latest contacts (scope-checked)."""
+    """The case with its open tasks, promises and latest contacts (scope-checked).
+    The three lists are statements built once (bound ``case_id``)."""
     authorize_object(conn, user, "case.view", "case", str(case_id))
     case = sv.get_case(conn, case_id).public()
-    p, k, cc = CollectionPromise, CollectionTask, CollectionContact
-    case["promises"] = [
-        _plain(r._mapping)
-        for r in conn.execute(
-            select(
-                p.promise_id, p.amount, p.currency, p.created_on, p.promised_date, p.state, p.paid
-            )
-            .where(p.case_id == case_id)
-            .order_by(p.promise_id.desc())
-            .limit(50)
-        )
-    ]
-    case["tasks"] = [
-        _plain(r._mapping)
-        for r in conn.execute(
-            select(k.task_id, k.loan_id, k.action, k.queue, k.state, k.due_on, k.assigned_to)
-            .where(k.case_id == case_id)
-            .order_by(k.task_id.desc())
-            .limit(50)
-        )
-    ]
-    case["contacts"] = [
-        _plain(r._mapping)
-        for r in conn.execute(
-            select(cc.contact_id, cc.collector, cc.channel, cc.outcome, cc.note, cc.business_date)
-            .where(cc.case_id == case_id)
-            .order_by(cc.contact_id.desc())
-            .limit(50)
-        )
-    ]
+    params = {"case_id": case_id}
+    for key, statement in (
+        ("promises", _CASE_PROMISES),
+        ("tasks", _CASE_TASKS),
+        ("contacts", _CASE_CONTACTS),
+    ):
+        case[key] = [_plain(r._mapping) for r in conn.execute(statement, params)]
     return case
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, select, true
+from sqlalchemy import ColumnElement, Select, bindparam, select, true
 
 from postloan.security.users import User
 from postloan.store import tables as t
@@ -65,4 +65,16 @@ def case_filter(user: User) -> ColumnElement[bool]:
         return CollectionCase.assigned_to == user.username
     if user.role == "loan_officer":
         return CollectionCase.borrower_id.in_(_officer_borrowers(user))
+    return true()
+
+
+def case_scope_clause(role: str) -> ColumnElement[bool]:
+    """:func:`case_filter` for a statement built once per role: the user is the bind
+    parameter ``scope_user`` (so the statement and its cache key are reused)."""
+    me = bindparam("scope_user", type_=CollectionCase.assigned_to.type)
+    if role == "collector":
+        return CollectionCase.assigned_to == me
+    if role == "loan_officer":
+        mine = select(t.Loan.borrower_id).where(t.Loan.officer_id == me)
+        return CollectionCase.borrower_id.in_(mine)
     return true()

@@ -116,17 +116,21 @@ def _borrower_scope(conn: Connection, borrower_id: str) -> Scope | None:
     return Scope("borrower", borrower_id, collectors, officers)
 
 
+# one round trip: the case's collector and the officers of its borrower's loans
+_CASE_AND_OFFICERS = text(
+    "SELECT c.assigned_to, l.officer_id FROM collection_cases c "
+    "LEFT JOIN loans l ON l.borrower_id = c.borrower_id WHERE c.case_id = :id"
+)
+
+
 def _case_scope(conn: Connection, case_id: str) -> Scope | None:
     if not case_id.isdigit():
         return None
-    row = conn.execute(
-        text("SELECT assigned_to, borrower_id FROM collection_cases WHERE case_id = :id"),
-        {"id": int(case_id)},
-    ).first()
-    if row is None:
+    rows = conn.execute(_CASE_AND_OFFICERS, {"id": int(case_id)}).all()
+    if not rows:
         return None
-    officers = _column(conn, "SELECT officer_id FROM loans WHERE borrower_id = :id", id=row[1])
-    return Scope("case", case_id, frozenset({row[0]} - {None}), officers)
+    officers = frozenset(r[1] for r in rows if r[1] is not None)
+    return Scope("case", case_id, frozenset({rows[0][0]} - {None}), officers)
 
 
 register_scope("loan", _loan_scope)
