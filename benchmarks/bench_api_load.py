@@ -350,6 +350,20 @@ def _cpu_seconds(root: int) -> float:
     return total
 
 
+def server_stack(env: dict[str, str]) -> str:
+    """What uvicorn's ``auto`` picks in the server's environment: uvloop + httptools
+    (uvicorn[standard]) when importable, else asyncio + h11 (pure Python, slower)."""
+    probe = (
+        "import importlib.util as u; "
+        "print(bool(u.find_spec('uvloop')), bool(u.find_spec('httptools')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
+    loop = "uvloop" if out[0] == "True" else "asyncio"
+    return f"{loop}+{'httptools' if out[1] == 'True' else 'h11'}"
+
+
 def _wait(base: str, server: subprocess.Popen[bytes]) -> None:
     for _ in range(600):
         if server.poll() is not None:
@@ -444,6 +458,7 @@ def main() -> None:
         "collectors": args.collectors,
         "server_workers": args.workers,
         "generator": generator,
+        "server_stack": server_stack(env),
         "concurrency": args.concurrency,
         "cpus": os.cpu_count(),
         "load_average": [round(x, 1) for x in os.getloadavg()],
