@@ -129,9 +129,10 @@ def _with_loan_columns(loans: Any) -> Any:
 
 
 def _replicate(root: Path, partitions: int, copies: int) -> None:
-    """K copies of the book as one K-times larger book: copy k's loan ids are
-    prefixed ``R<k>-`` (sorting after copy k−1's ids for k ≤ 9, so the partitions stay
-    loan-id ranges in order) and its partitions numbered after copy k−1's."""
+    """K copies of the book as one K-times larger book: copy k's loan, borrower,
+    transaction and mark ids are prefixed ``R<k>-`` (sorting after copy k−1's ids
+    for k ≤ 9, so the partitions stay loan-id ranges in order) and its partitions
+    numbered after copy k−1's."""
     import polars as pl
 
     from postloan.batch.book import MANIFEST, TABLES
@@ -144,6 +145,10 @@ def _replicate(root: Path, partitions: int, copies: int) -> None:
             for name in TABLES:
                 frame = pl.read_parquet(src / f"{name}.parquet")
                 frame = frame.with_columns((pl.lit(f"R{k}-") + pl.col("loan_id")).alias("loan_id"))
+                if "borrower_id" in frame.columns:  # each copy's borrowers are new people
+                    frame = frame.with_columns(
+                        (pl.lit(f"R{k}-") + pl.col("borrower_id")).alias("borrower_id")
+                    )
                 if "txn_id" in frame.columns:
                     frame = frame.with_columns(
                         (pl.lit(f"R{k}-") + pl.col("txn_id")).alias("txn_id")

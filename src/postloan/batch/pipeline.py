@@ -218,18 +218,35 @@ class _Inputs:
         day = self.business_date - timedelta(days=1)
         return compute_states(frames, day, policy, engine, master).select(COMPARED)
 
-    def load_peers(self, root: Path, policy: ServicingPolicy, engine: str) -> None:
+    def load_peers(
+        self,
+        root: Path,
+        policy: ServicingPolicy,
+        engine: str,
+        spark_states: Path | None = None,
+    ) -> None:
         """The states on the date of loans whose borrower has loans in more than one
         partition, so each partition's borrower features see the borrower's other
-        loans (a loan's state does not depend on the other loans computed with it)."""
+        loans (a loan's state does not depend on the other loans computed with it).
+        Computed a partition at a time and kept as five narrow columns, so memory
+        stays bounded however many borrowers are split; with Spark the executors'
+        states are read instead."""
         split = split_borrowers(root)
         if split.height == 0:
             return
-        parts = sorted(set(split["part"].to_list()))
-        frames = read_loans(root, split.select("loan_id"), parts)
         kernel = "reference" if engine == "reference" else "local"  # the same states
-        states = compute_states(frames, self.business_date, policy, kernel)
-        self.peers = states.select("loan_id", "days_past_due", "status").join(split, on="loan_id")
+        pieces = []
+        for part in sorted(set(split["part"].to_list())):
+            ids = split.filter(pl.col("part") == part).select("loan_id")
+            if spark_states is not None:
+                from postloan.batch.spark_engine import read_state_slice
+
+                states = read_state_slice(spark_states, ids)
+            else:
+                frames = read_loans(root, ids, [part])
+                states = compute_states(frames, self.business_date, policy, kernel)
+            pieces.append(states.select("loan_id", "days_past_due", "status"))
+        self.peers = pl.concat(pieces).join(split, on="loan_id")
 
     def load_contact_history(self, store: Store) -> None:
         """The contact attempts and promises of the last 90 days (from the
@@ -334,9 +351,10 @@ def run_date(
             spilled.update(step.writes)
     if "FEATURES" in names:
         inputs.load_contact_history(store)
-        inputs.load_peers(root, policy, engine)
     spill = Spill(settings.home / WORK_DIR)
     spark = _spark_states(root, spill, business_date, policy, master, inputs, names, engine)
+    if "FEATURES" in names:
+        inputs.load_peers(root, policy, engine, None if spark is None else spark / "state")
     report("date_start", date=business_date.isoformat(), partitions=parts, run_id=run_id)
     loans = 0
     timer = _Timer()
