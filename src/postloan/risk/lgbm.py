@@ -12,6 +12,8 @@ groups (:class:`_Group`): a loan's leaves in a group's trees form one code that
 indexes their summed table, so the gathers follow the features those trees use
 together (a third fewer than tree by tree), and the top-3 drivers are ranked
 block by block while the attributions are in cache (:meth:`LgbmEngine.explain_top`).
+The leaves themselves come from look-up tables (:mod:`postloan.risk.lgbm_leaves`,
+checked against ``pred_leaf`` when built) rather than LightGBM's tree walks.
 Exact SHAP is available with ``method="shap"`` for a few loans (an individual
 explanation).
 """
@@ -21,12 +23,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from postloan.risk.calibration import Calibrator, fit_calibrator
 from postloan.risk.tabular import Encoding
+
+if TYPE_CHECKING:
+    from postloan.risk.lgbm_leaves import LeafTables
 
 __all__ = ["DEFAULT_PARAMS", "LgbmEngine", "fit_lgbm"]
 
@@ -176,6 +181,7 @@ class LgbmEngine:
     _booster: Any = field(default=None, repr=False)
     _tables: list[_Tree] | None = field(default=None, repr=False)
     _groups: list[_Group] | None = field(default=None, repr=False)
+    _leaves: LeafTables | Literal[False] | None = field(default=None, repr=False)
 
     @property
     def booster(self) -> Any:
@@ -237,12 +243,18 @@ class LgbmEngine:
         raw = np.empty(n)
         n_trees = len(self.trees)
 
+        tables = self.leaf_tables()
+
         def work(start: int) -> None:
             stop = min(n, start + CHUNK)
-            leaves = self.booster.predict(X[start:stop], pred_leaf=True, num_threads=1)
-            leaves = np.asarray(leaves, dtype=np.int32).reshape(-1, n_trees)
+            if tables is None:
+                leaves = self.booster.predict(X[start:stop], pred_leaf=True, num_threads=1)
+                leaves = np.asarray(leaves, dtype=np.int32).reshape(-1, n_trees)
             for lo in range(0, stop - start, BLOCK):
-                leaf = np.ascontiguousarray(leaves[lo : lo + BLOCK].T)
+                if tables is None:
+                    leaf = np.ascontiguousarray(leaves[lo : lo + BLOCK].T)
+                else:
+                    leaf = tables.leaves(X[start + lo : min(stop, start + lo + BLOCK)])
                 m = leaf.shape[1]
                 acc = np.zeros((self.n_features, m), dtype=np.float32)
                 total = np.zeros(m)
@@ -266,6 +278,15 @@ class LgbmEngine:
         with ThreadPoolExecutor(max_workers=THREADS) as pool:
             list(pool.map(work, range(0, n, CHUNK)))
         return raw
+
+    def leaf_tables(self) -> LeafTables | None:
+        """The look-up tables that replace ``pred_leaf`` (None: keep ``pred_leaf``)."""
+        if self._leaves is None:
+            from postloan.risk.lgbm_leaves import build
+
+            built = build(self.booster.dump_model(), self.booster, self.n_features)
+            self._leaves = built if built is not None else False
+        return self._leaves or None
 
     def _grouped(self) -> list[_Group]:
         if self._groups is None:
