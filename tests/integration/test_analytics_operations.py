@@ -120,13 +120,14 @@ def test_alert_precision_and_lead_time(store: Store) -> None:
         "A2": 110,
         "A3": 95,
         "A4": 20,
+        "model:m1": 100,  # a model-monitoring alert: about a model, not counted
     }
     with store.begin() as conn:
         for i, (loan, ago) in enumerate(alerted.items()):
             conn.execute(
                 insert(t("alerts")).values(
                     alert_key=f"k{i}",
-                    rule_id="r",
+                    rule_id="model_monitoring" if loan.startswith("model:") else "r",
                     loan_id=loan,
                     business_date=ON - timedelta(days=ago),
                     severity="high",

@@ -110,11 +110,15 @@ def first_90(states: pl.LazyFrame) -> pl.DataFrame:
     )
 
 
+#: Model-monitoring alerts are about a model, not a loan: not in alert precision.
+MODEL_RULE = "model_monitoring"
+
+
 def alert_quality(conn: Connection, on: date, states: pl.LazyFrame) -> dict[str, Any]:
     alerts = _table("alerts")
     rows = conn.execute(
         select(alerts.c.loan_id, func.min(alerts.c.business_date))
-        .where(alerts.c.business_date <= on)
+        .where(alerts.c.business_date <= on, alerts.c.rule_id != MODEL_RULE)
         .group_by(alerts.c.loan_id)
     ).all()
     first_alert = pl.DataFrame(
