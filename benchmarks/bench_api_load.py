@@ -1,7 +1,7 @@
 """Load on the collector's endpoints (issue 8 acceptance): the work queue and the case page.
 
     .venv/bin/python benchmarks/bench_api_load.py [--database-url URL] [--loans 100000]
-        [--cases 5000] [--collectors 50] [--seconds 10] [--concurrency 8] [--workers 2]
+        [--cases 5000] [--collectors 50] [--seconds 10] [--concurrency 4] [--workers 2]
         [--generator auto|wrk|python] [--threads 2] [--server launcher|uvicorn] [--keep-schema]
 
 Seeds a fresh PostgreSQL schema (default: a new schema in ``$POSTLOAN_TEST_PG_URL``;
@@ -422,7 +422,7 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=5_000)
     parser.add_argument("--collectors", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--generator", choices=["auto", "wrk", "python"], default="auto")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
