@@ -482,6 +482,7 @@ def decide(
             policy=ctx.policy,
             now=ctx.clock(),
         )
+    ctx.auth_cache.clear()  # an applied role change ends the user's cached API tokens now
     key = "approvals.approved" if done.state in ("approved", "applied") else "approvals.rejected"
     return render(request, "_message.html", user, kind="ok", message=_t(request, key))
 
@@ -561,6 +562,7 @@ def enable_or_disable(
         raise ValidationError("change a user with enable or disable")
     with ctx.store.begin() as conn:
         person = actions.set_user_active(conn, user, username, active=change == "enable")
+    ctx.auth_cache.clear()  # a disabled user's cached API tokens end now, not at the TTL
     return render(request, "_user_row.html", user, p=person)
 
 
