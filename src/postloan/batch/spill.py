@@ -58,7 +58,9 @@ class Spill:
 
 class DateFrames(dict[str, pl.DataFrame]):
     """The date's frames as a mapping: frames set by date-level steps, plus every
-    spilled frame, read from the spill (and kept) the first time it is looked up."""
+    spilled frame, read from the spill each time it is looked up and not kept, so
+    the date-level steps and commit hooks hold one whole-date frame at a time, not
+    all of them (at 10M loans each is gigabytes)."""
 
     def __init__(self, spill: Spill) -> None:
         super().__init__()
@@ -67,9 +69,7 @@ class DateFrames(dict[str, pl.DataFrame]):
     def __missing__(self, key: str) -> pl.DataFrame:
         if key not in self.spill:
             raise KeyError(key)
-        frame = self.spill.read(key)
-        self[key] = frame
-        return frame
+        return self.spill.read(key)
 
     def __contains__(self, key: object) -> bool:
         return super().__contains__(key) or key in self.spill
