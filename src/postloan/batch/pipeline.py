@@ -65,6 +65,7 @@ from postloan.domain.errors import ConfigError, NotFound, ValidationError
 from postloan.domain.policy import ServicingPolicy
 from postloan.policy_config import load_policy, read_config
 from postloan.store import tables as t
+from postloan.store.bulk import insert as bulk_insert
 from postloan.store.bulk import upsert
 from postloan.store.db import Store
 from postloan.store.snapshots import PART_FILE, SnapshotStore
@@ -594,18 +595,24 @@ def _upsert_current(
             update(lsc).where(lsc.business_date == yesterday).values(business_date=business_date)
         )
     compared = [c for c in CURRENT_COLUMNS if c != "business_date"]
+    # into an empty table (a first close, or the recompute after an import) nothing
+    # can conflict: plain INSERTs skip the conflict clause's work per row
+    empty = not changed_only and _is_empty(conn, "loan_state_current")
     for piece in spill.pieces("state", list(CURRENT_COLUMNS)):
         current = piece.with_columns(pl.col("ifrs9_stage").cast(pl.Int32))
         if changed_only:
             before = inputs.prev_slice(piece.select("loan_id"), compared)
             before = before.with_columns(pl.col("ifrs9_stage").cast(pl.Int32))
             current = current.join(before, on=compared, how="anti", nulls_equal=True)
-        upsert(
-            conn,
-            "loan_state_current",
-            current.with_columns(pl.lit(stamp).alias("updated_at")),
-            ["loan_id"],
-        )
+        current = current.with_columns(pl.lit(stamp).alias("updated_at"))
+        if empty:
+            bulk_insert(conn, "loan_state_current", current)
+        else:
+            upsert(conn, "loan_state_current", current, ["loan_id"])
+
+
+def _is_empty(conn: Connection, table: str) -> bool:
+    return conn.exec_driver_sql(f"SELECT 1 FROM {table} LIMIT 1").first() is None
 
 
 def run_range(

@@ -16,8 +16,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
-from sqlalchemy import Connection, Insert, Table, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, func, select, update
 
 from postloan.collections import service as sv
 from postloan.collections.activation import active_strategy
@@ -29,6 +28,7 @@ from postloan.collections.split import assign_groups
 from postloan.collections.states import CaseState, PromiseState, TaskState, can_move
 from postloan.collections.strategy import ACTION_TYPES, Strategy
 from postloan.domain.errors import ConflictError
+from postloan.store import bulk
 
 if TYPE_CHECKING:
     from postloan.config import Settings
@@ -56,25 +56,20 @@ def load_collections_settings(settings: Settings) -> CollectionsSettings:
     return parse_settings(read_config(settings.config_file).get("collections"))
 
 
-def _insert_ignore(
-    conn: Connection, table: Table, rows: list[dict[str, Any]], key: list[str]
-) -> int:
-    if not rows:
-        return 0
-    stmt: Insert
-    if conn.dialect.name == "postgresql":
-        stmt = postgresql.insert(table).on_conflict_do_nothing(index_elements=key)
-    else:
-        stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=key)
-    return int(conn.execute(stmt, rows).rowcount or 0)
-
-
 def _audit_many(conn: Connection, events: list[tuple[Any, ...]]) -> None:
     if not events:
         return
     from postloan.audit import AuditEvent, record_many
 
     record_many(conn, [AuditEvent(*e) for e in events])
+
+
+def _open_cases(conn: Connection) -> dict[str, int]:
+    """open key (borrower id) → case id of every open case."""
+    rows = conn.execute(
+        select(sv.CASES.c.open_key, sv.CASES.c.case_id).where(sv.CASES.c.open_key.is_not(None))
+    )
+    return {r.open_key: r.case_id for r in rows}
 
 
 def _open_case_loans(conn: Connection) -> dict[str, tuple[int, str]]:
@@ -99,64 +94,38 @@ def sync_cases(
     current again."""
     delinquent = frame.filter(pl.col("days_past_due") > 0)
     in_case = _open_case_loans(conn)
-    open_by_borrower = {
-        r.open_key: r.case_id
-        for r in conn.execute(
-            select(sv.CASES.c.open_key, sv.CASES.c.case_id).where(sv.CASES.c.open_key.is_not(None))
-        )
-    }
+    open_by_borrower = _open_cases(conn)
     new = delinquent.filter(~pl.col("loan_id").is_in(list(in_case)))
     worst = new.sort("days_past_due", "loan_id", descending=[True, False])
     firsts = worst.unique("borrower_id", keep="first", maintain_order=True)
     fresh = firsts.filter(~pl.col("borrower_id").is_in(list(open_by_borrower)))
-    groups = assign_groups(fresh["loan_id"].to_list(), strategy.salt, strategy.groups)
-    now = sv.utc_now()
-    rows = [
-        {
-            "borrower_id": r["borrower_id"],
-            "open_key": r["borrower_id"],
-            "state": CaseState.OPEN.value,
-            "opened_on": business_date,
-            "closed_on": None,
-            "source": "delinquency",
-            "bucket": r["bucket"],
-            "region": r["region"],
-            "queue": queue_name(r["bucket"], "phone", r["region"]),
-            "assigned_to": None,
-            "strategy_version": strategy.version,
-            "group": group,
-            "restructured": 0,
-            "in_legal": 0,
-            "version": 1,
-            "updated_by": SYSTEM,
-            "updated_at": now,
-        }
-        for r, group in zip(fresh.iter_rows(named=True), groups, strict=True)
-    ]
     audits: list[tuple[Any, ...]] = []
-    if rows:
-        conn.execute(insert(sv.CASES), rows)
-        keys = [r["open_key"] for r in rows]
-        for at in range(0, len(keys), 900):
-            found = conn.execute(
-                select(sv.CASES.c.open_key, sv.CASES.c.case_id).where(
-                    sv.CASES.c.open_key.in_(keys[at : at + 900])
-                )
-            )
-            open_by_borrower.update({r.open_key: r.case_id for r in found})
-        report.cases_opened += len(rows)
+    if fresh.height:
+        groups = assign_groups(fresh["loan_id"].to_list(), strategy.salt, strategy.groups)
+        bulk.insert(conn, sv.CASES.name, _case_rows(fresh, groups, business_date, strategy))
+        open_by_borrower = _open_cases(conn)  # the new cases' ids, assigned by the database
+        report.cases_opened += fresh.height
         loans_of = dict(worst.group_by("borrower_id").agg(pl.col("loan_id").sort()).iter_rows())
-        for key in keys:
+        for key in fresh["borrower_id"].to_list():
             after = {"state": "open", "source": "delinquency", "loans": loans_of[key]}
             audits.append(
                 (SYSTEM, SYSTEM, "case.open", "collection_case", str(open_by_borrower[key]))
                 + (None, after, None, business_date)
             )
-    links = [
-        {"case_id": open_by_borrower[b], "loan_id": loan_id, "added_on": business_date}
-        for loan_id, b in zip(worst["loan_id"], worst["borrower_id"], strict=True)
-    ]
-    _insert_ignore(conn, sv.CASE_LOANS, links, ["case_id", "loan_id"])
+    if worst.height:
+        case_of = pl.DataFrame(
+            {"borrower_id": list(open_by_borrower), "case_id": list(open_by_borrower.values())},
+            schema={"borrower_id": pl.Utf8(), "case_id": pl.Int64()},
+        )
+        links = worst.select("borrower_id", "loan_id").join(
+            case_of, on="borrower_id", how="left", maintain_order="left"
+        )
+        bulk.insert(
+            conn,
+            sv.CASE_LOANS.name,
+            links.select("case_id", "loan_id", pl.lit(business_date).alias("added_on")),
+            tail="ON CONFLICT (case_id, loan_id) DO NOTHING",
+        )
     if state is not None:
         still = set(state.filter(pl.col("days_past_due") > 0)["loan_id"].to_list())
         by_case: dict[int, list[str]] = defaultdict(list)
@@ -167,6 +136,35 @@ def sync_cases(
             if _system_move(conn, case_id, CaseState.RESOLVED, business_date, "all loans current"):
                 report.cases_resolved += 1
     _audit_many(conn, audits)
+
+
+def _case_rows(
+    fresh: pl.DataFrame, groups: list[str], business_date: date, strategy: Strategy
+) -> pl.DataFrame:
+    """The new cases' rows (one per borrower of ``fresh``) as the table's columns."""
+    queues = [
+        queue_name(b, "phone", r)
+        for b, r in zip(fresh["bucket"].to_list(), fresh["region"].to_list(), strict=True)
+    ]
+    return fresh.select(
+        "borrower_id",
+        pl.col("borrower_id").alias("open_key"),
+        pl.lit(CaseState.OPEN.value).alias("state"),
+        pl.lit(business_date).alias("opened_on"),
+        pl.lit(None, dtype=pl.Date).alias("closed_on"),
+        pl.lit("delinquency").alias("source"),
+        pl.col("bucket"),
+        pl.col("region"),
+        pl.Series("queue", queues, dtype=pl.Utf8),
+        pl.lit(None, dtype=pl.Utf8).alias("assigned_to"),
+        pl.lit(strategy.version, dtype=pl.Utf8).alias("strategy_version"),
+        pl.Series("group", groups, dtype=pl.Utf8),
+        pl.lit(0).alias("restructured"),
+        pl.lit(0).alias("in_legal"),
+        pl.lit(1).alias("version"),
+        pl.lit(SYSTEM).alias("updated_by"),
+        pl.lit(sv.utc_now()).alias("updated_at"),
+    )
 
 
 def _system_move(
@@ -321,15 +319,20 @@ def write_actions(
 ) -> None:
     from postloan.contact.outbox import enqueue_batch
 
+    planned = plan["loan_id"].implode()
     facts = {
         r["loan_id"]: r
-        for r in frame.select(
+        for r in frame.filter(pl.col("loan_id").is_in(planned))
+        .select(
             "loan_id", "next_due_date", "next_due_amount", "overdue_amount", "currency", "balance"
-        ).iter_rows(named=True)
+        )
+        .iter_rows(named=True)
     }
+    rows = list(plan.iter_rows(named=True))
+    tasks = _tasks(conn, rows, business_date, settings, report)
     action_rows: list[dict[str, Any]] = []
     messages: list[tuple[dict[str, Any], dict[str, Any]]] = []  # (action row, message)
-    for row in plan.iter_rows(named=True):
+    for row in rows:
         kind = ACTION_TYPES[row["action"]]
         base = {
             "loan_id": row["loan_id"],
@@ -359,7 +362,7 @@ def write_actions(
             }
             messages.append(({**base, "task_id": None}, message))
             continue
-        task_id = _task(conn, row, business_date, settings, report)
+        task_id = tasks.get((row.get("case_id"), row["action"]))
         action_rows.append({**base, "cost": 0, "status": "task", "task_id": task_id})
     fresh = enqueue_batch(conn, (m for _, m in messages))  # one statement for the day
     for action, message in messages:
@@ -368,54 +371,96 @@ def write_actions(
         cost = settings.costs.get(action["action"], 0) if new else 0
         status = "enqueued" if new else "duplicate"
         action_rows.append({**action, "cost": cost, "status": status})
-    _insert_ignore(
-        conn, sv.ACTIONS, action_rows, ["loan_id", "action", "business_date", "template"]
-    )
+    if action_rows:
+        bulk.insert(
+            conn,
+            sv.ACTIONS.name,
+            pl.DataFrame(action_rows, schema=_ACTION_SCHEMA),
+            tail="ON CONFLICT (loan_id, action, business_date, template) DO NOTHING",
+        )
 
 
-def _task(
+_ACTION_SCHEMA: dict[str, pl.DataType] = {
+    "loan_id": pl.Utf8(),
+    "borrower_id": pl.Utf8(),
+    "case_id": pl.Int64(),
+    "business_date": pl.Date(),
+    "action": pl.Utf8(),
+    "kind": pl.Utf8(),
+    "template": pl.Utf8(),
+    "segment": pl.Utf8(),
+    "strategy_version": pl.Utf8(),
+    "group": pl.Utf8(),
+    "days_past_due": pl.Int64(),
+    "task_id": pl.Int64(),
+    "cost": pl.Int64(),
+    "status": pl.Utf8(),
+}
+
+
+def _tasks(
     conn: Connection,
-    row: dict[str, Any],
+    rows: list[dict[str, Any]],
     business_date: date,
     settings: CollectionsSettings,
     report: DayReport,
-) -> int | None:
-    case_id = row.get("case_id")
-    if case_id is None:
-        return None
-    skill = ACTION_TYPES[row["action"]].skill or "phone"
-    key = (
-        sv.TASKS.c.case_id == case_id,
-        sv.TASKS.c.action == row["action"],
-        sv.TASKS.c.created_on == business_date,
+) -> dict[tuple[int, str], int]:
+    """(case id, action) → task id of the day's human actions: the existing task of
+    the case, action and date, else a new one (the first planned row's loan), all
+    new tasks in one insert in plan order."""
+    wanted: dict[tuple[int, str], dict[str, Any]] = {}
+    for row in rows:
+        case_id = row.get("case_id")
+        if case_id is not None and ACTION_TYPES[row["action"]].kind != "automated":
+            wanted.setdefault((case_id, row["action"]), row)
+    if not wanted:
+        return {}
+    found = _day_tasks(conn, business_date)
+    new = [row for key, row in wanted.items() if key not in found]
+    if not new:
+        return found
+    skills = [ACTION_TYPES[r["action"]].skill or "phone" for r in new]
+    now = sv.utc_now()
+    frame = pl.DataFrame(
+        {
+            "case_id": [r["case_id"] for r in new],
+            "loan_id": [r["loan_id"] for r in new],
+            "action": [r["action"] for r in new],
+            "queue": [
+                queue_name(r["bucket"], skill, r["region"])
+                for r, skill in zip(new, skills, strict=True)
+            ],
+            "skill": skills,
+            "bucket": [r["bucket"] for r in new],
+            "region": [r["region"] for r in new],
+            "state": TaskState.OPEN.value,
+            "created_on": business_date,
+            "due_on": [business_date + timedelta(days=int(r["sla_days"])) for r in new],
+            "strategy_version": [r["strategy_version"] for r in new],
+            "group": [r["group"] for r in new],
+            "cost": [settings.costs.get(r["action"], 0) for r in new],
+            "version": 1,
+            "updated_at": now,
+        },
+        schema_overrides={
+            "case_id": pl.Int64(),
+            "bucket": pl.Utf8(),
+            "region": pl.Utf8(),
+            "cost": pl.Int64(),
+        },
     )
-    found = conn.execute(select(sv.TASKS.c.task_id).where(*key)).scalar_one_or_none()
-    if found is not None:
-        return int(found)
-    report.tasks += 1
-    return int(
-        conn.execute(
-            insert(sv.TASKS)
-            .values(
-                case_id=case_id,
-                loan_id=row["loan_id"],
-                action=row["action"],
-                queue=queue_name(row["bucket"], skill, row["region"]),
-                skill=skill,
-                bucket=row["bucket"],
-                region=row["region"],
-                state=TaskState.OPEN.value,
-                created_on=business_date,
-                due_on=business_date + timedelta(days=int(row["sla_days"])),
-                strategy_version=row["strategy_version"],
-                group=row["group"],
-                cost=settings.costs.get(row["action"], 0),
-                version=1,
-                updated_at=sv.utc_now(),
-            )
-            .returning(sv.TASKS.c.task_id)
-        ).scalar_one()
+    bulk.insert(conn, sv.TASKS.name, frame)
+    report.tasks += len(new)
+    return _day_tasks(conn, business_date)
+
+
+def _day_tasks(conn: Connection, business_date: date) -> dict[tuple[int, str], int]:
+    rows = conn.execute(
+        select(sv.TASKS.c.case_id, sv.TASKS.c.action, sv.TASKS.c.task_id).where(
+            sv.TASKS.c.created_on == business_date
+        )
     )
+    return {(r.case_id, r.action): r.task_id for r in rows}
 
 
 def collectors(conn: Connection, settings: CollectionsSettings) -> list[Collector]:
@@ -605,16 +650,12 @@ def with_regions(conn: Connection, frame: pl.DataFrame) -> pl.DataFrame:
     missing = frame.filter(pl.col("region").is_null())["loan_id"].to_list()
     if not missing:
         return frame
-    loans, borrowers = Loan.__table__, Borrower.__table__
-    found: dict[str, str | None] = {}
-    for start in range(0, len(missing), 900):
-        chunk = missing[start : start + 900]
-        rows = conn.execute(
-            select(loans.c.loan_id, func.coalesce(loans.c.region, borrowers.c.region))
-            .outerjoin(borrowers, borrowers.c.borrower_id == loans.c.borrower_id)
-            .where(loans.c.loan_id.in_(chunk))
-        )
-        found.update({r[0]: r[1] for r in rows})
+    loans, borrowers = Loan.__tablename__, Borrower.__tablename__
+    sql = (
+        f"SELECT l.loan_id, COALESCE(l.region, b.region) FROM {loans} l "
+        f"LEFT JOIN {borrowers} b ON b.borrower_id = l.borrower_id WHERE l.loan_id IN "
+    )
+    found = dict(bulk.select_in(conn, sql, missing))
     regions = pl.DataFrame(
         {"loan_id": list(found), "_region": list(found.values())},
         schema={"loan_id": pl.Utf8(), "_region": pl.Utf8()},
