@@ -18,9 +18,25 @@ amounts stay Int64 minor units. Nothing dated after the business date is read.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import polars as pl
+
+from postloan.batch.steps.feature_aggs import (
+    PARTIAL_SHARE,
+    WINDOWS,
+    borrower_aggs,
+    collections_aggs,
+    history_aggs,
+    overdue_instalments,
+    restructure_aggs,
+    schedule_aggs,
+    txn_aggs,
+)
+from postloan.batch.steps.feature_aggs import (
+    PEER_COLUMNS as PEER_COLUMNS,
+)
+from postloan.batch.steps.loan_rows import KEY, aligned, keyed
 
 #: History frame (earlier snapshots): one row per loan and date.
 HISTORY_SCHEMA: dict[str, pl.DataType] = {
@@ -66,9 +82,6 @@ STATE_DEFAULTS: dict[str, tuple[pl.DataType, object]] = {
     "failed_debits": (pl.Int32(), 0),
     "next_due_date": (pl.Date(), None),
 }
-WINDOWS = {"3m": 91, "6m": 183, "12m": 365}
-#: A repayment below this share of the regular instalment counts as partial.
-PARTIAL_SHARE = 0.9
 #: Optional loan columns (origination attributes a feed may not carry).
 OPTIONAL_LOAN_COLUMNS: dict[str, pl.DataType] = {
     "borrower_id": pl.Utf8(),
@@ -432,225 +445,6 @@ CATEGORICAL = tuple(f.name for f in FEATURES if f.categorical)
 MONOTONE = {f.name: f.direction for f in FEATURES if f.direction and not f.categorical}
 
 
-def _window(col: str, days: int, business_date: date) -> pl.Expr:
-    return (pl.col(col) > business_date - timedelta(days=days)) & (pl.col(col) <= business_date)
-
-
-def _history_aggs(state: pl.DataFrame, history: pl.DataFrame, business_date: date) -> pl.LazyFrame:
-    today = state.lazy().select("loan_id", "business_date", "days_past_due")
-    hist = pl.concat(
-        [history.lazy().select(list(HISTORY_SCHEMA)), today], how="vertical_relaxed"
-    ).filter(pl.col("business_date") <= business_date)
-    month = pl.col("business_date").dt.year().cast(pl.Int32) * 12 + pl.col(
-        "business_date"
-    ).dt.month().cast(pl.Int32)
-    masked = []
-    for w, days in WINDOWS.items():
-        inside = pl.col("business_date") > business_date - timedelta(days=days)
-        masked.append(pl.when(inside).then(pl.col("days_past_due")).alias(f"_d_{w}"))
-        masked.append(pl.when(inside & (pl.col("days_past_due") > 0)).then(month).alias(f"_m_{w}"))
-    return (
-        hist.with_columns(masked)
-        .group_by("loan_id")
-        .agg(
-            *(pl.col(f"_d_{w}").max().cast(pl.Int32).alias(f"_max_dpd_{w}") for w in WINDOWS),
-            *(
-                pl.col(f"_m_{w}")
-                .drop_nulls()
-                .n_unique()
-                .cast(pl.Int32)
-                .alias(f"_arrears_months_{w}")
-                for w in WINDOWS
-            ),
-        )
-    )
-
-
-def _schedule_aggs(schedules: pl.DataFrame, business_date: date) -> pl.LazyFrame:
-    amount = pl.col("principal_due") + pl.col("interest_due") + pl.col("fee_due")
-    masked = [
-        amount.alias("_amount"),
-        (pl.col("due_date") > business_date).alias("_future"),
-        pl.when(pl.col("due_date") <= business_date).then(amount).otherwise(0).alias("_a_life"),
-        *(
-            pl.when(_window("due_date", WINDOWS[w], business_date))
-            .then(amount)
-            .otherwise(0)
-            .alias(f"_a_{w}")
-            for w in ("3m", "6m")
-        ),
-    ]
-    return (
-        schedules.lazy()
-        .with_columns(masked)
-        .group_by("loan_id")
-        .agg(
-            pl.col("_future").sum().cast(pl.Int32).alias("_remaining"),
-            pl.col("_amount").sum().alias("_sum"),
-            pl.col("_amount").sort_by("due_date").last().alias("_last"),
-            pl.len().alias("_n"),
-            pl.col("_a_life").sum().alias("_due_life"),
-            pl.col("_a_3m").sum().alias("_due_3m"),
-            pl.col("_a_6m").sum().alias("_due_6m"),
-        )
-        # the regular instalment: the mean of all but the last (which carries a
-        # balloon or the rounding remainder); a single instalment is itself
-        .with_columns(
-            pl.when(pl.col("_n") > 1)
-            .then((pl.col("_sum") - pl.col("_last")) / (pl.col("_n") - 1))
-            .otherwise(pl.col("_last"))
-            .round(0)
-            .cast(pl.Int64)
-            .alias("_instalment")
-        )
-        .drop("_sum", "_last", "_n")
-    )
-
-
-def _overdue_instalments(
-    schedules: pl.DataFrame, state: pl.DataFrame, business_date: date
-) -> pl.LazyFrame:
-    """Instalments due from the overdue-since date to yesterday (delinquent loans only)."""
-    late = state.lazy().filter(pl.col("overdue_since").is_not_null())
-    return (
-        schedules.lazy()
-        .select("loan_id", "due_date")
-        .join(late.select("loan_id", "overdue_since"), on="loan_id")
-        .filter(
-            (pl.col("due_date") >= pl.col("overdue_since")) & (pl.col("due_date") < business_date)
-        )
-        .group_by("loan_id")
-        .agg(pl.len().cast(pl.Int32).alias("_overdue_instalments"))
-    )
-
-
-def _txn_aggs(txns: pl.DataFrame, instalments: pl.LazyFrame, business_date: date) -> pl.LazyFrame:
-    txns_l = txns.lazy().filter(pl.col("value_date") <= business_date)
-    reversed_ids = txns_l.filter(pl.col("type") == "reversal").select(
-        pl.col("reverses").cast(pl.Utf8).alias("txn_id")
-    )
-    if (txns["type"] == "reversal").any():
-        txns_l = txns_l.join(reversed_ids, on="txn_id", how="anti")
-    live = txns_l.join(instalments.select("loan_id", "_instalment"), on="loan_id", how="left")
-    pay = pl.col("type") == "repayment"
-    fail = pl.col("type") == "failed_debit"
-    w3, w6 = (_window("value_date", WINDOWS[w], business_date) for w in ("3m", "6m"))
-    partial = pay & (pl.col("amount").cast(pl.Float64) < pl.col("_instalment") * PARTIAL_SHARE)
-    money = pl.col("amount")
-    masked = [
-        pl.when(pay).then(money).otherwise(0).alias("_p_life"),
-        pl.when(pay & w3).then(money).otherwise(0).alias("_p_3m"),
-        pl.when(pay & w6).then(money).otherwise(0).alias("_p_6m"),
-        (pay & w3).alias("_n_pay_3m"),
-        (fail & w3).alias("_n_fail_3m"),
-        (fail & w6).alias("_n_fail_6m"),
-        (partial & w3).fill_null(False).alias("_n_part_3m"),
-        (partial & w6).fill_null(False).alias("_n_part_6m"),
-        pl.when(fail).then(pl.col("value_date")).alias("_fail_date"),
-    ]
-    return (
-        live.with_columns(masked)
-        .group_by("loan_id")
-        .agg(
-            pl.col("_p_life").sum().alias("_paid_life"),
-            pl.col("_p_3m").sum().alias("_paid_3m"),
-            pl.col("_p_6m").sum().alias("_paid_6m"),
-            pl.col("_n_pay_3m").sum().cast(pl.Int32).alias("_payments_3m"),
-            pl.col("_n_fail_3m").sum().cast(pl.Int32).alias("_failed_3m"),
-            pl.col("_n_fail_6m").sum().cast(pl.Int32).alias("_failed_6m"),
-            pl.col("_n_part_3m").sum().cast(pl.Int32).alias("_partial_3m"),
-            pl.col("_n_part_6m").sum().cast(pl.Int32).alias("_partial_6m"),
-            pl.col("_fail_date").max().alias("_last_failed"),
-        )
-    )
-
-
-#: Columns of the ``peers`` frame: the same borrowers' loans held outside this frame.
-PEER_COLUMNS = ("loan_id", "borrower_id", "days_past_due", "status")
-
-
-def _borrower_aggs(
-    state: pl.DataFrame, loans: pl.DataFrame, peers: pl.DataFrame | None = None
-) -> pl.DataFrame:
-    """The borrower's other loans: those in this frame plus ``peers`` (their states on
-    the same date, for borrowers whose loans sit in other partitions of the book), so
-    the figures do not depend on how the book is partitioned. A borrower with one
-    loan gets 0."""
-    own = state.select("loan_id", "days_past_due", "status").join(
-        loans.select("loan_id", "borrower_id"), on="loan_id"
-    )
-    if peers is not None and peers.height:
-        others = peers.select(PEER_COLUMNS).join(own.select("loan_id"), on="loan_id", how="anti")
-        own = pl.concat([own.select(PEER_COLUMNS), others.cast(own.select(PEER_COLUMNS).schema)])
-    live = own.filter(pl.col("status") != "closed")
-    dpd = pl.col("days_past_due")
-    per = live.group_by("borrower_id").agg(
-        pl.len().cast(pl.Int32).alias("_b_n"),
-        (dpd > 0).sum().cast(pl.Int32).alias("_b_late"),
-        dpd.max().alias("_b_max"),
-    )
-    multi = live.join(per.filter(pl.col("_b_n") > 1), on="borrower_id")
-    at_max = (
-        multi.filter(dpd == pl.col("_b_max"))
-        .group_by("borrower_id")
-        .agg(pl.len().cast(pl.Int32).alias("_b_at_max"))
-    )
-    second = (
-        multi.filter(dpd < pl.col("_b_max"))
-        .group_by("borrower_id")
-        .agg(dpd.max().alias("_b_second"))
-    )
-    mine = (
-        live.join(state.select("loan_id"), on="loan_id", how="semi")
-        .join(per, on="borrower_id")
-        .join(at_max, on="borrower_id", how="left")
-        .join(second, on="borrower_id", how="left")
-    )
-    alone_at_max = (dpd == pl.col("_b_max")) & (pl.col("_b_at_max") == 1)
-    return mine.select(
-        "loan_id",
-        pl.col("_b_n").alias("_b_loans"),
-        ((pl.col("_b_late") - (dpd > 0).cast(pl.Int32)) > 0)
-        .cast(pl.Int32)
-        .alias("_b_other_delinquent"),
-        pl.when(pl.col("_b_n") <= 1)
-        .then(0)
-        .when(alone_at_max)
-        .then(pl.col("_b_second").fill_null(0))
-        .otherwise(pl.col("_b_max"))
-        .cast(pl.Int32)
-        .alias("_b_other_max_dpd"),
-    )
-
-
-def _collections_aggs(
-    contacts: pl.DataFrame | None, promises: pl.DataFrame | None, business_date: date
-) -> pl.DataFrame:
-    out = pl.DataFrame(schema={"loan_id": pl.Utf8()})
-    if contacts is not None and contacts.height:
-        unreachable = (
-            contacts.filter(_window("contact_date", 30, business_date) & ~pl.col("reached"))
-            .group_by("loan_id")
-            .agg(pl.len().cast(pl.Int32).alias("_unreachable_30d"))
-        )
-        out = out.join(unreachable, on="loan_id", how="full", coalesce=True)
-    if promises is not None and promises.height:
-        broken = (
-            promises.filter(
-                _window("promised_date", 90, business_date)
-                & (pl.col("promised_date") < business_date)
-                & (pl.col("kept") == False)  # noqa: E712 (null = not yet decided)
-            )
-            .group_by("loan_id")
-            .agg(pl.len().cast(pl.Int32).alias("_broken_90d"))
-        )
-        out = out.join(broken, on="loan_id", how="full", coalesce=True)
-    for name in ("_unreachable_30d", "_broken_90d"):
-        if name not in out.columns:
-            out = out.with_columns(pl.lit(None, dtype=pl.Int32).alias(name))
-    return out
-
-
 def feature_base(
     state: pl.DataFrame,
     loans: pl.DataFrame,
@@ -664,12 +458,15 @@ def feature_base(
     promises: pl.DataFrame | None = None,
     peers: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Today's state plus the columns the feature expressions use."""
+    """Today's state plus the columns the feature expressions use, one row per loan
+    of ``state`` that ``loans`` holds, in loan-id order."""
     state = state.with_columns(
         pl.lit(value, dtype=dtype).alias(name)
         for name, (dtype, value) in STATE_DEFAULTS.items()
         if name not in state.columns
     ).with_columns(pl.col("days_past_due").cast(pl.Int32))
+    if not state["loan_id"].is_sorted():
+        state = state.sort("loan_id", maintain_order=True)
     history = history.select(list(HISTORY_SCHEMA)).cast(pl.Schema(HISTORY_SCHEMA))
     schedules = schedules.with_columns(
         pl.lit(0, dtype=pl.Int64).alias(name)
@@ -683,37 +480,37 @@ def feature_base(
     ).with_columns(pl.col("borrower_id").fill_null(pl.col("loan_id")))
     txns = transactions if transactions is not None else pl.DataFrame(schema=TXN_SCHEMA)
     marks = marks if marks is not None else pl.DataFrame(schema=MARK_SCHEMA)
-    sched = _schedule_aggs(schedules, business_date)
-    restructures = (
-        marks.lazy()
-        .filter((pl.col("kind") == "restructured") & (pl.col("start_date") <= business_date))
-        .group_by("loan_id")
-        .agg(pl.len().cast(pl.Int32).alias("_restructures"))
-    )
     static = [
         c for c in ("principal", "disbursement_date", *OPTIONAL_LOAN_COLUMNS) if c != "borrower_id"
     ]
-    hist, sched_df, overdue, txn_df, restr = pl.collect_all(
+    contract = loans.select("loan_id", "borrower_id", *static)
+    if contract["loan_id"].equals(state["loan_id"]):  # the book's case: same loans, same order
+        base = pl.concat([state, contract.drop("loan_id")], how="horizontal")
+    else:
+        base = state.join(contract, on="loan_id", maintain_order="left")
+    base = base.with_row_index(KEY)
+    borrower = base["borrower_id"]
+    base = base.drop("borrower_id")
+    ids, n = base["loan_id"], base.height
+    sched = keyed(schedules, ids, ["due_date", "principal_due", "interest_due", "fee_due"])
+    instalments = aligned(schedule_aggs(sched, business_date).collect(), n)
+    txn_columns = ["txn_id", "type", "amount", "value_date", "reverses"]
+    parts = pl.collect_all(
         [
-            _history_aggs(state, history, business_date),
-            sched,
-            _overdue_instalments(schedules, state, business_date),
-            _txn_aggs(txns, sched, business_date),
-            restructures,
+            history_aggs(base, history, business_date),
+            overdue_instalments(sched, base["overdue_since"], business_date),
+            txn_aggs(keyed(txns, ids, txn_columns), instalments["_instalment"], business_date),
+            restructure_aggs(keyed(marks, ids, ["kind", "start_date"]), business_date),
         ]
     )
-    base = state.join(loans.select("loan_id", *static), on="loan_id")
-    for part in (
-        hist,
-        sched_df,
-        overdue,
-        txn_df,
-        restr,
-        _borrower_aggs(state, loans, peers),
-        _collections_aggs(contacts, promises, business_date),
-    ):
-        base = base.join(part, on="loan_id", how="left")
-    return base.with_columns(pl.lit(business_date, dtype=pl.Date).alias("_business_date"))
+    extra = collections_aggs(ids, contacts, promises, business_date)
+    base = base.hstack(instalments.get_columns())
+    for part in (*parts, borrower_aggs(base, borrower, peers), *extra):
+        base = base.hstack(aligned(part, n).get_columns())
+    for name in ("_unreachable_30d", "_broken_90d"):
+        if name not in base.columns:
+            base = base.with_columns(pl.lit(None, dtype=pl.Int32).alias(name))
+    return base.drop(KEY).with_columns(pl.lit(business_date, dtype=pl.Date).alias("_business_date"))
 
 
 def compute_features(
@@ -749,7 +546,7 @@ def compute_features(
         pl.col("loan_id"),
         pl.col("_business_date").alias("business_date"),
         *(f.expr.cast(f.dtype).alias(f.name) for f in FEATURES),
-    ).sort("loan_id")
+    )
 
 
 def empty_history() -> pl.DataFrame:
