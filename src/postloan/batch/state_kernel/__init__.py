@@ -266,6 +266,7 @@ def _walk_pair(
     earlier = book.ev_day < on  # a loan's events come in day order: a prefix of each
     count_b = np.bincount(loan[earlier], minlength=n).astype(np.int64, copy=False)
     del loan
+    walker = Walker(book, on, policy, terms_for)  # first: its arrays replace the book's
     book_b = dataclasses.replace(
         book,
         ev_start=np.cumsum(count_b) - count_b,
@@ -275,7 +276,6 @@ def _walk_pair(
         ev_amount=book.ev_amount[earlier],
         failed_debits=book.failed_debits_before,
     )
-    walker = Walker(book, on, policy, terms_for)
     walker.run(stop=count_b)
     snapshot = copy.copy(walker)
     snapshot.b, snapshot.w, snapshot.on = book_b, _copy_walk(walker.w), on - 1

@@ -24,7 +24,8 @@ from datetime import date, timedelta
 import numpy as np
 
 from postloan.batch.calendar_arrays import YEAR_DENOMINATOR, DateTables, fraction_numerator
-from postloan.batch.state_kernel.book import ADVANCE, REPAY, WRITE_OFF, Book
+from postloan.batch.state_kernel import compiled
+from postloan.batch.state_kernel.book import Book
 from postloan.batch.state_kernel.dates import I64, NEVER, NONE, add_months_days
 from postloan.domain.daycount import DayCount
 from postloan.domain.policy import Component, CureRule, ServicingPolicy
@@ -41,11 +42,11 @@ def _key(loan: I64, day: I64) -> I64:
     return out
 
 
-def _prefix(x: I64) -> I64:
-    """0, then the running sums of ``x`` (one allocation, no concatenated copy)."""
-    out: I64 = np.empty(x.size + 1, np.int64)
-    out[0] = 0
-    np.cumsum(x, out=out[1:])
+def _frozen(x: I64) -> I64:
+    """A read-only view: the compiled walk is typed (and cached) once for read-only
+    inputs, whether or not the frame gave writable arrays."""
+    out: I64 = x.view()
+    out.setflags(write=False)
     return out
 
 
@@ -94,6 +95,14 @@ class Walker:
         self.past_due_lag = policy.delinquency.grace_days + 1
         self._date_tables: DateTables | None = None
         n = book.start.shape[0]
+        # the compiled loop takes a few 2-D arrays (``compiled``'s row constants); the
+        # book's instalment and event columns become rows of them, not copies
+        self.J = np.stack(
+            (book.due, book.principal, book.interest, book.fee, book.penalty_from, book.daily)
+        )
+        (book.due, book.principal, book.interest, book.fee, book.penalty_from, book.daily) = self.J
+        self.E = np.stack((book.ev_day, book.ev_kind, book.ev_amount))
+        book.ev_day, book.ev_kind, book.ev_amount = self.E
         # (loan, day) keys and prefix sums over every instalment, built in place: at
         # 1M loans each is a 17M-row array, and temporaries set the peak memory
         base = np.repeat(np.arange(n, dtype=np.int64) * _SHIFT + _OFFSET, book.end - book.start)
@@ -104,37 +113,62 @@ class Walker:
         spans_of = np.repeat(np.arange(n, dtype=np.int64), book.forborne_end - book.forborne_start)
         self.key_forborne = _key(spans_of, book.forborne_lo)
         zero = np.zeros(1, dtype=np.int64)
-        self.pc = _prefix(book.principal)
-        self.ic = _prefix(book.interest)
-        self.fc = _prefix(book.fee)
-        self.dc = _prefix(book.daily)
+        self.Q = np.empty((5, book.due.shape[0] + 1), np.int64)
+        self.Q[:, 0] = 0
+        for row, values in ((compiled.PC, book.principal), (compiled.IC, book.interest)):
+            np.cumsum(values, out=self.Q[row, 1:])
+        for row, values in ((compiled.FC, book.fee), (compiled.DC, book.daily)):
+            np.cumsum(values, out=self.Q[row, 1:])
         product = book.daily * book.penalty_from
-        self.dpc = _prefix(product)
+        np.cumsum(product, out=self.Q[compiled.DPC, 1:])
         del product
+        self.pc, self.ic, self.fc, self.dc, self.dpc = self.Q
         first = np.minimum(book.owing_next[book.start], book.end) if n else zero[:0]
+        self.S = np.zeros((compiled.STATE_ROWS, n), np.int64)
+        self.F = np.zeros((2, n), bool)
+        S = self.S
+        S[compiled.P] = first
+        S[compiled.SP] = book.disb - 1
+        for row in (
+            compiled.CHARGED_OFF,
+            compiled.SINCE_AT_CHARGE_OFF,
+            compiled.CURE,
+            compiled.LAST_DEFAULT,
+            compiled.SINCE_LAST,
+            compiled.ANCHOR,
+        ):
+            S[row] = NONE
+        S[compiled.SEG] = book.disb
+        S[compiled.NEXT_RESTRUCTURING] = book.restructured_start
+        self.F[compiled.CLOSED] = first >= book.end
         self.w = Walk(
-            p=first.copy(),
-            rp=np.zeros(n, np.int64),
-            ri=np.zeros(n, np.int64),
-            rf=np.zeros(n, np.int64),
-            rpen=np.zeros(n, np.int64),
-            sp=book.disb - 1,
-            advance=np.zeros(n, np.int64),
-            credit=np.zeros(n, np.int64),
-            paid={c: np.zeros(n, np.int64) for c in Component},
-            closed=first >= book.end,
-            charged_off=np.full(n, NONE, np.int64),
-            since_at_charge_off=np.full(n, NONE, np.int64),
-            written_off=np.zeros(n, np.int64),
-            penalty_written_off=np.zeros(n, np.int64),
-            fallback=np.zeros(n, bool),
-            category=np.zeros(n, np.int64),
-            cure=np.full(n, NONE, np.int64),
-            last_default=np.full(n, NONE, np.int64),
-            seg=book.disb.copy(),
-            since_last=np.full(n, NONE, np.int64),
-            anchor=np.full(n, NONE, np.int64),
-            next_restructuring=book.restructured_start.copy(),
+            p=S[compiled.P],
+            rp=S[compiled.RP],
+            ri=S[compiled.RI],
+            rf=S[compiled.RF],
+            rpen=S[compiled.RPEN],
+            sp=S[compiled.SP],
+            advance=S[compiled.ADVANCE_HELD],
+            credit=S[compiled.CREDIT],
+            paid={
+                Component.PENALTY: S[compiled.PAID_PENALTY],
+                Component.FEE: S[compiled.PAID_FEE],
+                Component.INTEREST: S[compiled.PAID_INTEREST],
+                Component.PRINCIPAL: S[compiled.PAID_PRINCIPAL],
+            },
+            closed=self.F[compiled.CLOSED],
+            charged_off=S[compiled.CHARGED_OFF],
+            since_at_charge_off=S[compiled.SINCE_AT_CHARGE_OFF],
+            written_off=S[compiled.WRITTEN_OFF],
+            penalty_written_off=S[compiled.PENALTY_WRITTEN_OFF],
+            fallback=self.F[compiled.FALLBACK],
+            category=S[compiled.CATEGORY],
+            cure=S[compiled.CURE],
+            last_default=S[compiled.LAST_DEFAULT],
+            seg=S[compiled.SEG],
+            since_last=S[compiled.SINCE_LAST],
+            anchor=S[compiled.ANCHOR],
+            next_restructuring=S[compiled.NEXT_RESTRUCTURING],
         )
         live = ~self.w.closed
         self._load(np.nonzero(live)[0], first[live], book.disb[live])
@@ -396,39 +430,65 @@ class Walker:
 
         A loan's events are applied in order whatever the split, so ``run(0, k)``
         then ``run(k, count)`` leaves the same state as ``run()`` (``loan_states_pair``
-        finishes the day before in between)."""
-        b, w = self.b, self.w
-        counts = b.ev_count if stop is None else stop
-        bottom = int(first.min()) if first is not None and first.size else 0
-        top = int(counts.max()) if counts.size else 0
-        for r in range(bottom, top):
-            # loans with an r-th event, in loan order: the gathers below then walk
-            # memory forwards (far kinder to the cache than busiest-first order)
-            act = np.flatnonzero(counts > r if first is None else (counts > r) & (first <= r))
-            rows = b.ev_start[act] + r
-            t, kind, amount = b.ev_day[rows], b.ev_kind[rows], b.ev_amount[rows]
-            live = (w.charged_off[act] == NONE) & ~w.fallback[act]
-            sel = live & (t > w.seg[act])
-            new, tn = act[sel], t[sel]
-            if new.size:
-                busy = ~self._quiet(new, w.seg[new], tn - 1)
-                if busy.any():
-                    self._span(new[busy], w.seg[new[busy]], tn[busy] - 1)
-                w.since_last[new] = self._since(new, tn - 1)
-                w.seg[new] = tn
-            sel = live & (kind == REPAY)
-            if sel.any():
-                self._repay(act[sel], t[sel], amount[sel])
-            sel = live & (kind == WRITE_OFF)
-            if sel.any():
-                self._write_off(act[sel], t[sel])
-            sel = live & (kind == ADVANCE)
-            sel[sel] = w.advance[act[sel]] > 0
-            if sel.any():
-                held, th = act[sel], t[sel]
-                w.advance[held] = self._waterfall(held, w.advance[held], th)
-                w.fallback[held[w.advance[held] > 0]] = True
-        return w
+        finishes the day before in between). The loop is compiled (``compiled.walk``);
+        repayments that pay a loan off pause it, are settled here in bulk, and the
+        loan goes on with its next event."""
+        b = self.b
+        n = b.start.shape[0]
+        stop = b.ev_count if stop is None else stop
+        cursor = np.zeros(n, np.int64) if first is None else first.copy()
+        day = np.zeros(n, np.int64)
+        money = np.zeros(n, np.int64)
+        args = self._compiled()
+        loans = np.flatnonzero(cursor < stop)
+        while loans.size:
+            if not compiled.walk(*args, loans, cursor, stop, day, money):
+                break
+            paying = loans[money[loans] > 0]
+            self._payoffs(paying, day[paying], money[paying])
+            loans = paying[cursor[paying] < stop[paying]]
+        return self.w
+
+    def _compiled(self) -> tuple[I64, ...]:
+        """The compiled loop's arrays (``compiled.walk``'s first nine arguments); the
+        read-only ones as read-only views, so the loop is typed (and cached) once."""
+        b, policy = self.b, self.policy
+        c = policy.classification
+        codes = {
+            Component.PENALTY: compiled.PENALTY,
+            Component.FEE: compiled.FEE,
+            Component.INTEREST: compiled.INTEREST,
+            Component.PRINCIPAL: compiled.PRINCIPAL,
+        }
+        rules = np.array(
+            [
+                self.past_due_lag,
+                policy.delinquency.grace_days,
+                c.cure_rule is CureRule.MONTHS,
+                c.cure_months,
+                c.cure_periods,
+                c.substandard_over_dpd,
+                c.doubtful_over_dpd,
+                c.loss_over_dpd,
+                c.observation_min_periods,
+                c.observation_min_months,
+                policy.ifrs9.stage3_over_dpd,
+                *(codes[x] for x in policy.allocation.components),
+            ],
+            np.int64,
+        )
+        loans = np.stack((b.start, b.end, b.rate_num, b.rate_den, b.ev_start, b.restructured_end))
+        return (
+            self.S,
+            self.F,
+            _frozen(loans),
+            _frozen(self.J),
+            _frozen(np.ascontiguousarray(b.owing_next)),
+            _frozen(self.Q),
+            _frozen(self.E),
+            _frozen(np.ascontiguousarray(b.restructured_day)),
+            _frozen(rules),
+        )
 
     def _repay(self, idx: I64, t: I64, amount: I64) -> None:
         b, w = self.b, self.w

@@ -1,0 +1,435 @@
+"""The walk compiled: one loop per loan over its events (numba, ``nogil``).
+
+``Walker.run`` in numpy takes the ``r``-th event of every loan in one pass; a
+36-instalment book needs some 70 passes of gathers and scatters over a million
+loans, and that bookkeeping, not the arithmetic, was the cost. Here each loan
+walks its own events in order, touching only its own instalments, so the
+working set stays in cache. The rules are the numpy walker's, line for line on
+one loan (see ``walk``'s docstring for why a pointer is enough); the parity
+tests hold both to the per-loan reference.
+
+Payoffs (money beyond the held instalment) are left to the caller: the loop
+stops that loan after the event, records the day and the money, and
+``Walker.run`` settles them with the vectorised ``_payoffs`` (exact day counts,
+the domain ``payoff`` where int64 could overflow), then resumes the loan.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from numba import njit
+
+from postloan.batch.state_kernel.book import ADVANCE, REPAY, WRITE_OFF
+from postloan.batch.state_kernel.dates import NEVER, NONE
+
+#: allocation component codes (``order``)
+PENALTY, FEE, INTEREST, PRINCIPAL = 0, 1, 2, 3
+
+# Rows of the 2-D arrays the loop takes (few arguments: numba counts references
+# per argument on every call, so many separate arrays would cost more than the work).
+#: ``S``, the walk's per-loan state (int64; ``walk.Walk``'s fields are views of its rows)
+(P, RP, RI, RF, RPEN, SP, ADVANCE_HELD, CREDIT) = range(8)
+(PAID_PENALTY, PAID_FEE, PAID_INTEREST, PAID_PRINCIPAL) = range(8, 12)
+(CHARGED_OFF, SINCE_AT_CHARGE_OFF, WRITTEN_OFF, PENALTY_WRITTEN_OFF) = range(12, 16)
+(CATEGORY, CURE, LAST_DEFAULT, SEG, SINCE_LAST, ANCHOR, NEXT_RESTRUCTURING) = range(16, 23)
+STATE_ROWS = 23
+#: ``F``, flags (bool)
+CLOSED, FALLBACK = 0, 1
+#: ``L``, the book's per-loan columns
+START, END, RATE_NUM, RATE_DEN, EV_START, RESTRUCTURED_END = range(6)
+#: ``J``, the book's per-instalment columns
+DUE, PRINCIPAL_DUE, INTEREST_DUE, FEE_DUE, PENALTY_FROM, DAILY = range(6)
+#: ``Q``, prefix sums over instalments (0, then running sums; ``Walker``)
+PC, IC, FC, DC, DPC = range(5)
+#: ``E``, events
+EV_DAY, EV_KIND, EV_AMOUNT = range(3)
+#: ``C``, the policy as integers; the allocation order follows from ``ORDER``
+(LAG, GRACE, CURE_BY_MONTHS, CURE_MONTHS, CURE_PERIODS) = range(5)
+(SUBSTANDARD, DOUBTFUL, LOSS, OBSERVATION_PERIODS, OBSERVATION_MONTHS, STAGE3) = range(5, 11)
+ORDER = 11
+
+
+# ---- calendar -----------------------------------------------------------------------
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _civil(z: int) -> tuple[int, int, int]:
+    """Day number → (year, month, day) (proleptic Gregorian)."""
+    z += 719468
+    era = (z if z >= 0 else z - 146096) // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    d = doy - (153 * mp + 2) // 5 + 1
+    m = mp + 3 if mp < 10 else mp - 9
+    y = yoe + era * 400 + (1 if m <= 2 else 0)
+    return y, m, d
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _day_of(y: int, m: int, d: int) -> int:
+    y -= 1 if m <= 2 else 0
+    era = (y if y >= 0 else y - 399) // 400
+    yoe = y - era * 400
+    mp = m - 3 if m > 2 else m + 9
+    doy = (153 * mp + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+@njit(cache=True, nogil=True, inline="always")
+def add_months(day: int, months: int) -> int:
+    """``dates.add_months_days`` on one day number (``NONE``/``NEVER`` unchanged)."""
+    if day <= NONE or day >= NEVER:
+        return day
+    y, m, d = _civil(day)
+    total = y * 12 + (m - 1) + months
+    ny, nm = total // 12, total % 12 + 1
+    following = _day_of(ny + 1, 1, 1) if nm == 12 else _day_of(ny, nm + 1, 1)
+    length = following - _day_of(ny, nm, 1)
+    return _day_of(ny, nm, min(d, length))
+
+
+# ---- one loan's helpers (inlined into ``walk``) -----------------------------------
+
+_inline = njit(cache=True, nogil=True, inline="always")
+
+
+@_inline
+def _after(values: Any, lo: int, hi: int, x: int) -> int:
+    """First ``j`` in ``lo .. hi - 1`` with ``values[j] > x`` (sorted), else ``hi``."""
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if values[mid] <= x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@_inline
+def _load(S: Any, J: Any, i: int, j: int, t: int) -> None:
+    S[P, i] = j
+    S[RP, i] = J[PRINCIPAL_DUE, j]
+    S[RI, i] = J[INTEREST_DUE, j]
+    S[RF, i] = J[FEE_DUE, j]
+    S[RPEN, i] = J[DAILY, j] * max(0, t - J[PENALTY_FROM, j])
+    S[SP, i] = t - 1
+
+
+@_inline
+def _settle(S: Any, L: Any, J: Any, i: int, through: int) -> None:
+    p = S[P, i]
+    days = 0
+    if p < L[END, i]:
+        days = max(0, through - max(S[SP, i] + 1, J[PENALTY_FROM, p]) + 1)
+    num, den = L[RATE_NUM, i], L[RATE_DEN, i]
+    S[RPEN, i] += (2 * S[RP, i] * num + den) // (2 * den) * days
+    S[SP, i] = max(S[SP, i], through)
+
+
+@_inline
+def _take(S: Any, i: int, owed: int, paid: int, money: int) -> int:
+    take = min(money, S[owed, i])
+    S[owed, i] -= take
+    S[paid, i] += take
+    return money - take
+
+
+@_inline
+def _waterfall(S: Any, F: Any, L: Any, J: Any, N: Any, C: Any, i: int, money: int, t: int) -> int:
+    """Money to instalments due by ``t``, oldest first; returns what is left."""
+    end = L[END, i]
+    while True:
+        p = S[P, i]
+        if money <= 0 or p >= end or J[DUE, p] > t:
+            return money
+        _settle(S, L, J, i, t - 1)
+        for k in range(ORDER, ORDER + 4):
+            c = C[k]
+            if c == PENALTY:
+                money = _take(S, i, RPEN, PAID_PENALTY, money)
+            elif c == FEE:
+                money = _take(S, i, RF, PAID_FEE, money)
+            elif c == INTEREST:
+                money = _take(S, i, RI, PAID_INTEREST, money)
+            else:
+                money = _take(S, i, RP, PAID_PRINCIPAL, money)
+        if S[RP, i] + S[RI, i] + S[RF, i] + S[RPEN, i] != 0:
+            return money
+        nxt = min(N[p + 1], end)
+        if nxt >= end:
+            F[CLOSED, i] = True
+            S[P, i] = end
+            return money
+        _load(S, J, i, nxt, t)
+
+
+@_inline
+def _since(S: Any, L: Any, J: Any, C: Any, i: int, day: int) -> int:
+    p = S[P, i]
+    if p < L[END, i] and J[DUE, p] + C[LAG] <= day:
+        return J[DUE, p]
+    return NONE
+
+
+@_inline
+def _category(C: Any, dpd: int) -> int:
+    if dpd > C[LOSS]:
+        return 4
+    if dpd > C[DOUBTFUL]:
+        return 3
+    if dpd > C[SUBSTANDARD]:
+        return 2
+    return 1 if dpd > 0 else 0
+
+
+@_inline
+def _cure_done_on(L: Any, J: Any, C: Any, i: int, cure: int) -> int:
+    if C[CURE_BY_MONTHS]:
+        return add_months(cure, C[CURE_MONTHS])
+    target = _after(J[DUE], L[START, i], L[END, i], cure) + C[CURE_PERIODS] - 1
+    if target < L[END, i]:
+        return J[DUE, target] + C[GRACE] + 1
+    return NEVER
+
+
+@_inline
+def _obs_done_on(L: Any, J: Any, C: Any, i: int, anchor: int) -> int:
+    if anchor == NONE:
+        return NEVER
+    lo, hi = L[START, i], L[END, i]
+    first = _after(J[DUE], lo, hi, anchor)
+    if first >= hi:
+        return NEVER
+    start = J[DUE, first]
+    k = _after(J[DUE], lo, hi, start) + C[OBSERVATION_PERIODS] - 1
+    if k >= hi:
+        return NEVER
+    return max(J[DUE, k] + C[GRACE] + 1, add_months(start, C[OBSERVATION_MONTHS]))
+
+
+@_inline
+def _restructuring_on(S: Any, L: Any, RD: Any, i: int, day: int) -> bool:
+    k = S[NEXT_RESTRUCTURING, i]
+    return k < L[RESTRUCTURED_END, i] and RD[k] == day
+
+
+@_inline
+def _step_day(
+    S: Any, L: Any, J: Any, C: Any, i: int, day: int, dpd: int, restructured: bool
+) -> int:
+    """``Walker.step_day`` on one loan; returns category × 256 + reason code."""
+    prev = S[ANCHOR, i]
+    second = restructured and prev != NONE
+    anchor = day if restructured else prev
+    if anchor != NONE and dpd > 0:
+        anchor = day
+    if anchor != NONE and _obs_done_on(L, J, C, i, anchor) <= day:
+        anchor = NONE
+    observing = anchor != NONE
+    floor = _category(C, dpd)
+    base = floor
+    lift = observing and floor < 1
+    if lift:
+        floor, base = 1, 5
+    obs_flag = observing and not lift and floor == 1
+    up = second and floor < 3
+    if up:
+        floor, base = 3, 6
+    obs_flag = obs_flag and not up
+    sec_flag = second and not up and floor == 3
+    held = S[CATEGORY, i]
+    follows = held < 2 or floor >= held
+    cured = dpd == 0 and floor < 2
+    cure_start = NONE
+    if cured:
+        cure_start = S[CURE, i] if S[CURE, i] != NONE else day
+    done = (not follows) and cured and not observing
+    if done:
+        done = _cure_done_on(L, J, C, i, cure_start) <= day
+    own = base * 8 + (1 if obs_flag else 0) + (2 if sec_flag else 0)
+    if follows:
+        code = own
+    elif observing:
+        code = 5 * 8
+    elif done:
+        code = own + 4
+    elif cured:
+        code = 8 * 8
+    else:
+        code = 7 * 8
+    category = floor if (follows or done) else held
+    S[CATEGORY, i] = category
+    S[CURE, i] = NONE if (follows or done) else cure_start
+    S[ANCHOR, i] = anchor
+    if dpd > C[STAGE3]:
+        S[LAST_DEFAULT, i] = day
+    return category * 256 + code
+
+
+@_inline
+def _quiet(S: Any, L: Any, J: Any, RD: Any, C: Any, i: int, first: int, last: int) -> bool:
+    if S[CATEGORY, i] != 0 or S[ANCHOR, i] != NONE or S[CURE, i] != NONE:
+        return False
+    p = S[P, i]
+    if p < L[END, i] and J[DUE, p] + C[LAG] <= last:
+        return False
+    return not _restructuring_on(S, L, RD, i, first)
+
+
+@_inline
+def _span(S: Any, F: Any, L: Any, J: Any, RD: Any, C: Any, i: int, first: int, last: int) -> None:
+    """``Walker._span`` on one loan: classification over ``first .. last``."""
+    if _restructuring_on(S, L, RD, i, first) and not F[CLOSED, i]:
+        since = _since(S, L, J, C, i, first)
+        _step_day(S, L, J, C, i, first, first - since if since != NONE else 0, True)
+        S[NEXT_RESTRUCTURING, i] += 1
+        first += 1
+    p = S[P, i]
+    if p >= L[END, i] or F[CLOSED, i]:
+        S[CATEGORY, i] = 0
+        S[CURE, i] = NONE
+        S[ANCHOR, i] = NONE
+        return
+    since = J[DUE, p]
+    pdf = since + C[LAG]
+    b1 = min(last, pdf - 1)
+    has1 = b1 >= first
+    held = S[CATEGORY, i]
+    npl = held >= 2
+    anchor = S[ANCHOR, i]
+    obs_end = first
+    if anchor != NONE and has1:
+        obs_end = _obs_done_on(L, J, C, i, anchor)
+    cure0 = S[CURE, i] if S[CURE, i] != NONE else first
+    cured = False
+    if npl and has1:
+        cured = max(_cure_done_on(L, J, C, i, cure0), obs_end) <= b1
+    still = obs_end > b1
+    category, cure = held, S[CURE, i]
+    if has1:
+        if npl:
+            category = 0 if cured else held
+        else:
+            category = 1 if still else 0
+        cure = cure0 if (npl and not cured) else NONE
+        if not still:
+            anchor = NONE
+    if last >= max(first, pdf):
+        dpd_end = last - since
+        floor = _category(C, dpd_end)
+        category = max(category, floor) if category >= 2 else floor
+        cure = NONE
+        if anchor != NONE:
+            anchor = last
+        if dpd_end > C[STAGE3]:
+            S[LAST_DEFAULT, i] = last
+    S[CATEGORY, i] = category
+    S[CURE, i] = cure
+    S[ANCHOR, i] = anchor
+
+
+@_inline
+def _repay(
+    S: Any, F: Any, L: Any, J: Any, N: Any, Q: Any, C: Any, i: int, t: int, amount: int
+) -> int:
+    """A repayment; returns the money for a payoff (``> 0``: the caller settles it)."""
+    money = _waterfall(S, F, L, J, N, C, i, amount, t) + S[ADVANCE_HELD, i]
+    S[ADVANCE_HELD, i] = 0
+    p, end = S[P, i], L[END, i]
+    has = p < end
+    stuck = has and J[DUE, p] <= t and money > 0
+    owed = S[RP, i] + S[RI, i] + S[RF, i] + S[RPEN, i] if has else 0
+    held = min(money, owed)
+    excess = money - held
+    future = S[RP, i] + Q[PC, end] - Q[PC, p + 1] if has else 0
+    if stuck:
+        F[FALLBACK, i] = True
+    if excess == 0 or future == 0:
+        S[ADVANCE_HELD, i] = held
+        S[CREDIT, i] += excess
+        return 0
+    return 0 if stuck else money
+
+
+@_inline
+def _write_off(S: Any, F: Any, L: Any, J: Any, Q: Any, i: int, t: int) -> None:
+    if S[ADVANCE_HELD, i] > 0:
+        F[FALLBACK, i] = True
+    _settle(S, L, J, i, t - 1)
+    p, lo, end = S[P, i], L[START, i], L[END, i]
+    has = p < end
+    nxt = p + 1 if has else end
+    k_due = max(_after(J[DUE], lo, end, t), nxt)
+    k_pen = max(_after(J[PENALTY_FROM], lo, end, t - 1), nxt)
+    due_now = has and J[DUE, p] <= t
+    later_penalty = t * (Q[DC, k_pen] - Q[DC, nxt]) - (Q[DPC, k_pen] - Q[DPC, nxt])
+    charges = (Q[IC, k_due] - Q[IC, nxt]) + (Q[FC, k_due] - Q[FC, nxt])
+    principal = (S[RP, i] if has else 0) + Q[PC, end] - Q[PC, nxt]
+    own = S[RI, i] + S[RF, i] + S[RPEN, i] if due_now else 0
+    S[WRITTEN_OFF, i] = principal + own + charges + later_penalty
+    S[PENALTY_WRITTEN_OFF, i] = (S[RPEN, i] if due_now else 0) + later_penalty
+    S[CHARGED_OFF, i] = t
+    S[SINCE_AT_CHARGE_OFF, i] = S[SINCE_LAST, i]
+    for row in (RP, RI, RF, RPEN):
+        S[row, i] = 0
+    S[P, i] = end
+
+
+@njit(cache=True, nogil=True)
+def walk(
+    S: Any,
+    F: Any,
+    L: Any,
+    J: Any,
+    N: Any,
+    Q: Any,
+    E: Any,
+    RD: Any,
+    C: Any,
+    loans: Any,
+    cursor: Any,
+    stop: Any,
+    payoff_day: Any,
+    payoff_money: Any,
+) -> int:
+    """Apply events ``cursor[i] .. stop[i] - 1`` of each loan ``i`` in ``loans``.
+
+    ``N`` is the book's ``owing_next``, ``RD`` its restructuring days. A repayment
+    that needs a payoff ends that loan's turn: ``payoff_money[i] > 0`` and
+    ``payoff_day[i]`` are set, ``cursor[i]`` points past the event. Returns how many
+    loans stopped so."""
+    stopped = 0
+    for q in range(loans.shape[0]):
+        i = loans[q]
+        k = cursor[i]
+        payoff_money[i] = 0
+        while k < stop[i]:
+            row = L[EV_START, i] + k
+            k += 1
+            t, kind = E[EV_DAY, row], E[EV_KIND, row]
+            if S[CHARGED_OFF, i] != NONE or F[FALLBACK, i]:
+                continue
+            if t > S[SEG, i]:
+                if not _quiet(S, L, J, RD, C, i, S[SEG, i], t - 1):
+                    _span(S, F, L, J, RD, C, i, S[SEG, i], t - 1)
+                S[SINCE_LAST, i] = _since(S, L, J, C, i, t - 1)
+                S[SEG, i] = t
+            if kind == REPAY:
+                money = _repay(S, F, L, J, N, Q, C, i, t, E[EV_AMOUNT, row])
+                if money > 0:
+                    payoff_day[i] = t
+                    payoff_money[i] = money
+                    stopped += 1
+                    break
+            elif kind == WRITE_OFF:
+                _write_off(S, F, L, J, Q, i, t)
+            elif kind == ADVANCE and S[ADVANCE_HELD, i] > 0:
+                S[ADVANCE_HELD, i] = _waterfall(S, F, L, J, N, C, i, S[ADVANCE_HELD, i], t)
+                if S[ADVANCE_HELD, i] > 0:
+                    F[FALLBACK, i] = True
+        cursor[i] = k
+    return stopped
