@@ -275,15 +275,16 @@ def case_flags(conn: Connection) -> pl.DataFrame:
     for case_id, p_state in rows:
         if promise.get(case_id) != PromiseState.OPEN.value:
             promise[case_id] = p_state
+    restructuring, legal = CaseState.RESTRUCTURING.value, CaseState.LEGAL.value
     data = [
-        {
-            "loan_id": r.loan_id,
-            "case_id": r.case_id,
-            "promise_state": promise.get(r.case_id, "none"),
-            "restructured": bool(r.restructured) or r.state == CaseState.RESTRUCTURING.value,
-            "in_legal": bool(r.in_legal) or r.state == CaseState.LEGAL.value,
-        }
-        for r in cases
+        (
+            loan_id,
+            case_id,
+            promise.get(case_id, "none"),
+            bool(restructured) or state == restructuring,
+            bool(in_legal) or state == legal,
+        )
+        for loan_id, case_id, state, restructured, in_legal in cases
     ]
     schema = {
         "loan_id": pl.Utf8(),
@@ -292,7 +293,7 @@ def case_flags(conn: Connection) -> pl.DataFrame:
         "restructured": pl.Boolean(),
         "in_legal": pl.Boolean(),
     }
-    return pl.DataFrame(data, schema=schema)
+    return pl.DataFrame(data, schema=schema, orient="row")
 
 
 def _variables(row: dict[str, Any], template: str) -> dict[str, Any]:
@@ -674,20 +675,22 @@ def refresh_case_buckets(conn: Connection, frame: pl.DataFrame) -> None:
         .sort("days_past_due", descending=True)
         .unique("borrower_id", keep="first")
     )
-    cases = {
-        r.open_key: (r.case_id, r.bucket)
-        for r in conn.execute(
-            select(sv.CASES.c.open_key, sv.CASES.c.case_id, sv.CASES.c.bucket).where(
-                sv.CASES.c.open_key.is_not(None)
-            )
+    rows = conn.execute(
+        select(sv.CASES.c.open_key, sv.CASES.c.case_id, sv.CASES.c.bucket).where(
+            sv.CASES.c.open_key.is_not(None)
         )
-    }
-    for r in worst.iter_rows(named=True):
-        hit = cases.get(r["borrower_id"])
-        if hit is None or hit[1] == r["bucket"]:
-            continue
+    ).all()
+    cases = pl.DataFrame(
+        [tuple(r) for r in rows],
+        schema={"borrower_id": pl.Utf8(), "case_id": pl.Int64(), "case_bucket": pl.Utf8()},
+        orient="row",
+    )
+    moved = worst.join(cases, on="borrower_id", how="inner").filter(
+        pl.col("bucket").ne_missing(pl.col("case_bucket"))
+    )
+    for r in moved.iter_rows(named=True):
         conn.execute(
             update(sv.CASES)
-            .where(sv.CASES.c.case_id == hit[0])
+            .where(sv.CASES.c.case_id == r["case_id"])
             .values(bucket=r["bucket"], queue=queue_name(r["bucket"], "phone", r["region"]))
         )

@@ -120,9 +120,21 @@ def commit(conn: Connection, ctx: CommitContext) -> None:
         conn,
         business_date=ctx.business_date,
         frame=frame if frame is not None else empty_input(),
-        state=ctx.frames.get("state"),
+        state=_columns(ctx.frames, "state", ["loan_id", "days_past_due"]),
         settings=ctx.settings,
     )
     from postloan.collections.from_alerts import cases_from_alerts
 
     cases_from_alerts(conn, ctx.business_date)
+
+
+def _columns(frames: dict[str, pl.DataFrame], key: str, columns: list[str]) -> pl.DataFrame | None:
+    """``columns`` of the date's frame ``key``: read from the run's spill when it is
+    there (the commit needs 2 of the state's ~40 columns), else selected."""
+    from postloan.batch.spill import DateFrames
+
+    if isinstance(frames, DateFrames) and not dict.__contains__(frames, key):
+        if key in frames.spill:
+            return frames.spill.read(key, columns)
+    frame = frames.get(key)
+    return None if frame is None else frame.select(columns)

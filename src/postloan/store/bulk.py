@@ -3,7 +3,7 @@
 ``INSERT … ON CONFLICT (key) DO UPDATE`` is the same SQL on both dialects, so
 rows go straight to the driver in chunks: no ORM objects, no per-value
 SQLAlchemy processing, which keeps a multi-million-row feed fast. On SQLite one
-statement carries up to :data:`SQLITE_ROWS` rows (``VALUES (…), (…), …``): the
+statement carries up to :data:`ROWS_PER_STATEMENT` rows (``VALUES (…), (…), …``): the
 per-statement work (reset, step, constraint checks set-up) is then paid once
 per few hundred rows, and the close of business's 1M-row upsert takes about
 half the CPU of one statement per row. Parameters are built column-wise
@@ -19,8 +19,8 @@ import polars as pl
 from sqlalchemy import Connection
 
 CHUNK = 20_000
-#: Rows per multi-row ``INSERT`` on SQLite (fewer when the variable limit is lower).
-SQLITE_ROWS = 256
+#: Rows per multi-row ``INSERT`` (fewer when the driver's variable limit is lower).
+ROWS_PER_STATEMENT = 256
 #: From this many rows PostgreSQL upserts go through COPY (much faster than INSERTs).
 COPY_THRESHOLD = 5_000
 
@@ -56,31 +56,39 @@ def flat_params(frame: pl.DataFrame) -> list[Any]:
     return out
 
 
-def _sqlite_rows_per_statement(conn: Connection, width: int) -> int:
+def _variable_limit(conn: Connection) -> int:
+    """How many bind parameters one statement may carry on this connection."""
     import sqlite3
 
     driver = conn.connection.driver_connection
-    limit = 999  # the lowest SQLite default (before 3.32)
     if isinstance(driver, sqlite3.Connection):
-        limit = driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-    return max(1, min(SQLITE_ROWS, limit // max(1, width)))
+        return driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    if conn.dialect.name == "sqlite":
+        return 999  # the lowest SQLite default (before 3.32)
+    return 65_535  # PostgreSQL
+
+
+def _rows_per_statement(conn: Connection, width: int) -> int:
+    return max(1, min(ROWS_PER_STATEMENT, _variable_limit(conn) // max(1, width)))
 
 
 def write_rows(conn: Connection, head: str, frame: pl.DataFrame, tail: str = "") -> None:
     """Run ``{head} VALUES (row) {tail}`` for every row of ``frame`` (driver-typed,
-    see :func:`driver_frame`): multi-row statements on SQLite, ``executemany``
-    elsewhere. ``head`` is ``INSERT INTO t (columns)``; ``tail`` e.g. ``ON CONFLICT …``."""
+    see :func:`driver_frame`) in multi-row statements (one statement per row for a
+    PostgreSQL upsert). ``head`` is ``INSERT INTO t (columns)``; ``tail`` e.g.
+    ``ON CONFLICT … DO NOTHING``."""
     if frame.height == 0:
         return
     width = frame.width
     group = "(" + ", ".join(_placeholder(conn) for _ in range(width)) + ")"
     end = f" {tail}" if tail else ""
-    if conn.dialect.name != "sqlite":
+    if conn.dialect.name != "sqlite" and "DO UPDATE" in tail.upper():
+        # PostgreSQL refuses a multi-row upsert that updates one row twice
         sql = f"{head} VALUES {group}{end}"
         for chunk in frame.iter_slices(CHUNK):
             conn.exec_driver_sql(sql, chunk.rows())
         return
-    per = _sqlite_rows_per_statement(conn, width)
+    per = _rows_per_statement(conn, width)
     step = per * width
     many = f"{head} VALUES {', '.join([group] * per)}{end}"
     cursor = conn.connection.cursor()
@@ -186,11 +194,12 @@ def delete_where_in(conn: Connection, table: str, column: str, values: Sequence[
 
 
 def select_in(
-    conn: Connection, sql: str, values: Sequence[Any], step: int = 500
+    conn: Connection, sql: str, values: Sequence[Any], step: int = 4096
 ) -> list[tuple[Any, ...]]:
     """The rows of ``sql`` + ``(v1, v2, …)`` over ``values`` in driver-sized chunks (one
     plain driver statement per chunk, no SQLAlchemy compilation of the list)."""
     mark = _placeholder(conn)
+    step = max(1, min(step, _variable_limit(conn)))
     out: list[tuple[Any, ...]] = []
     for i in range(0, len(values), step):
         part = tuple(values[i : i + step])
