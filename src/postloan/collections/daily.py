@@ -654,7 +654,7 @@ def with_regions(conn: Connection, frame: pl.DataFrame) -> pl.DataFrame:
     loans, borrowers = Loan.__tablename__, Borrower.__tablename__
     sql = (
         f"SELECT l.loan_id, COALESCE(l.region, b.region) FROM {loans} l "
-        f"LEFT JOIN {borrowers} b ON b.borrower_id = l.borrower_id WHERE l.loan_id IN "
+        f"LEFT JOIN {borrowers} b ON b.borrower_id = l.borrower_id WHERE l.loan_id {{in_values}}"
     )
     found = dict(bulk.select_in(conn, sql, missing))
     regions = pl.DataFrame(

@@ -112,7 +112,7 @@ def enqueue_batch(conn: Connection, messages: Iterable[Mapping[str, Any]]) -> se
     table = ContactOutbox.__tablename__
     frame = pl.DataFrame(rows, schema=_BATCH_SCHEMA)
     bulk.insert(conn, table, frame, tail=f"ON CONFLICT ({', '.join(KEY)}) DO NOTHING")
-    sql = f"SELECT loan_id, template FROM {table} WHERE message_id IN "
+    sql = f"SELECT loan_id, template FROM {table} WHERE message_id {{in_values}}"
     return {(r[0], r[1]) for r in bulk.select_in(conn, sql, frame["message_id"].to_list())}
 
 

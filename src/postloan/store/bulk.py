@@ -23,6 +23,8 @@ CHUNK = 20_000
 ROWS_PER_STATEMENT = 256
 #: From this many rows PostgreSQL upserts go through COPY (much faster than INSERTs).
 COPY_THRESHOLD = 5_000
+#: Rows per CSV block handed to COPY.
+COPY_SLICE = 50_000
 
 
 def _placeholder(conn: Connection) -> str:
@@ -155,21 +157,37 @@ def upsert(
 def _copy_upsert(
     conn: Connection, table: str, frame: pl.DataFrame, names: str, conflict: str
 ) -> None:
-    """PostgreSQL: COPY into a temporary staging table, then one INSERT … SELECT."""
+    """PostgreSQL: COPY into a temporary staging table, then one INSERT … SELECT in
+    the frame's row order (so ids from a sequence follow it, as with INSERTs)."""
     stage = f"_stage_{table}"
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {stage}")
     conn.exec_driver_sql(
         f"CREATE TEMPORARY TABLE {stage} AS SELECT {names} FROM {table} WITH NO DATA"
     )
+    conn.exec_driver_sql(f"ALTER TABLE {stage} ADD COLUMN _row BIGSERIAL")
+    copy_frame(conn, stage, frame, names)
+    conn.exec_driver_sql(
+        f"INSERT INTO {table} ({names}) SELECT {names} FROM {stage} ORDER BY _row {conflict}"
+    )
+    conn.exec_driver_sql(f"DROP TABLE {stage}")
+
+
+def copy_frame(conn: Connection, table: str, frame: pl.DataFrame, names: str) -> None:
+    """PostgreSQL ``COPY table (names) FROM STDIN`` of ``frame`` as CSV written by
+    Polars (in C, a slice at a time), not a Python tuple per row."""
+    as_csv = not any(t.is_nested() or t == pl.Binary for t in frame.dtypes)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        with cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
-            for row in frame.iter_rows():
-                copy.write_row(row)
+        if not as_csv:  # lists or bytes: psycopg adapts each row's values
+            with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in frame.iter_rows():
+                    copy.write_row(row)
+            return
+        with cursor.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT csv)") as copy:
+            for chunk in frame.iter_slices(COPY_SLICE):
+                copy.write(chunk.write_csv(include_header=False, null_value=""))
     finally:
         cursor.close()
-    conn.exec_driver_sql(f"INSERT INTO {table} ({names}) SELECT {names} FROM {stage} {conflict}")
-    conn.exec_driver_sql(f"DROP TABLE {stage}")
 
 
 def insert(conn: Connection, table: str, frame: pl.DataFrame, *, tail: str = "") -> int:
@@ -177,8 +195,14 @@ def insert(conn: Connection, table: str, frame: pl.DataFrame, *, tail: str = "")
     if frame.height == 0:
         return 0
     quote = conn.dialect.identifier_preparer.quote
-    head = f"INSERT INTO {table} ({', '.join(quote(c) for c in frame.columns)})"
-    write_rows(conn, head, driver_frame(conn, frame), tail)
+    names = ", ".join(quote(c) for c in frame.columns)
+    if conn.dialect.name == "postgresql" and frame.height >= COPY_THRESHOLD:
+        if tail:
+            _copy_upsert(conn, table, frame, names, tail)
+        else:
+            copy_frame(conn, table, frame, names)
+        return frame.height
+    write_rows(conn, f"INSERT INTO {table} ({names})", driver_frame(conn, frame), tail)
     return frame.height
 
 
@@ -196,15 +220,25 @@ def delete_where_in(conn: Connection, table: str, column: str, values: Sequence[
 def select_in(
     conn: Connection, sql: str, values: Sequence[Any], step: int = 4096
 ) -> list[tuple[Any, ...]]:
-    """The rows of ``sql`` + ``(v1, v2, …)`` over ``values`` in driver-sized chunks (one
-    plain driver statement per chunk, no SQLAlchemy compilation of the list)."""
+    """The rows of ``sql`` for every value in ``values``: ``sql`` holds ``{in_values}``
+    after the column, e.g. ``SELECT … WHERE loan_id {in_values}``. One plain driver
+    statement per chunk: ``IN (?, …)`` on SQLite, ``= ANY(%s)`` with one array
+    parameter on PostgreSQL (no SQLAlchemy compilation of the list either way)."""
+    out: list[tuple[Any, ...]] = []
+    if conn.dialect.name == "postgresql":
+        statement = sql.format(in_values="= ANY(%s)")
+        for i in range(0, len(values), 100_000):
+            part = list(values[i : i + 100_000])
+            out.extend(tuple(r) for r in conn.exec_driver_sql(statement, (part,)))
+        return out
     mark = _placeholder(conn)
     step = max(1, min(step, _variable_limit(conn)))
-    out: list[tuple[Any, ...]] = []
     for i in range(0, len(values), step):
         part = tuple(values[i : i + step])
         marks = ", ".join(mark for _ in part)
-        out.extend(tuple(r) for r in conn.exec_driver_sql(f"{sql}({marks})", part))
+        out.extend(
+            tuple(r) for r in conn.exec_driver_sql(sql.format(in_values=f"IN ({marks})"), part)
+        )
     return out
 
 
