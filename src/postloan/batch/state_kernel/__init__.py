@@ -39,8 +39,6 @@ polars frames rebuilt from them. Input columns are the store's batch frames
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -60,7 +58,7 @@ from postloan.batch.reference import (
 from postloan.batch.state_kernel.book import Book, prepare
 from postloan.batch.state_kernel.dates import day_number
 from postloan.batch.state_kernel.finish import CATEGORY_NAMES, STATUS, dates, finish
-from postloan.batch.state_kernel.walk import Walk, Walker
+from postloan.batch.state_kernel.walk import Walker
 from postloan.domain.policy import AllocationOrder, EarlyPayment, ServicingPolicy
 from postloan.domain.schedule import LoanTerms
 from postloan.feeds.loaders import terms_from_row
@@ -265,36 +263,12 @@ def _walk_pair(
     loan = np.repeat(np.arange(n, dtype=np.int64), book.ev_count)
     earlier = book.ev_day < on  # a loan's events come in day order: a prefix of each
     count_b = np.bincount(loan[earlier], minlength=n).astype(np.int64, copy=False)
-    del loan
-    walker = Walker(book, on, policy, terms_for)  # first: its arrays replace the book's
-    book_b = dataclasses.replace(
-        book,
-        ev_start=np.cumsum(count_b) - count_b,
-        ev_count=count_b,
-        ev_day=book.ev_day[earlier],
-        ev_kind=book.ev_kind[earlier],
-        ev_amount=book.ev_amount[earlier],
-        failed_debits=book.failed_debits_before,
-    )
+    del loan, earlier
+    walker = Walker(book, on, policy, terms_for)
     walker.run(stop=count_b)
-    snapshot = copy.copy(walker)
-    snapshot.b, snapshot.w, snapshot.on = book_b, _copy_walk(walker.w), on - 1
-    result_b = finish(snapshot)
-    del snapshot, book_b
+    result_b = finish(walker.fork(on - 1, count_b, book.failed_debits_before))
     walker.run(first=count_b)
     return result_b, finish(walker)
-
-
-def _copy_walk(w: Walk) -> Walk:
-    """A deep copy of the walk's per-loan arrays (``finish`` advances them in place)."""
-    values: dict[str, Any] = {}
-    for f in dataclasses.fields(w):
-        value = getattr(w, f.name)
-        if isinstance(value, dict):
-            values[f.name] = {k: v.copy() for k, v in value.items()}
-        else:
-            values[f.name] = value.copy()
-    return Walk(**values)
 
 
 def _walk_parts_pair(

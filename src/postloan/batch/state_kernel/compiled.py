@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from numba import njit
 
 from postloan.batch.state_kernel.book import ADVANCE, REPAY, WRITE_OFF
@@ -37,7 +38,8 @@ STATE_ROWS = 23
 #: ``F``, flags (bool)
 CLOSED, FALLBACK = 0, 1
 #: ``L``, the book's per-loan columns
-START, END, RATE_NUM, RATE_DEN, EV_START, RESTRUCTURED_END = range(6)
+(START, END, RATE_NUM, RATE_DEN, EV_START, RESTRUCTURED_END) = range(6)
+FORBORNE_START, FORBORNE_END = 6, 7
 #: ``J``, the book's per-instalment columns
 DUE, PRINCIPAL_DUE, INTEREST_DUE, FEE_DUE, PENALTY_FROM, DAILY = range(6)
 #: ``Q``, prefix sums over instalments (0, then running sums; ``Walker``)
@@ -47,7 +49,16 @@ EV_DAY, EV_KIND, EV_AMOUNT = range(3)
 #: ``C``, the policy as integers; the allocation order follows from ``ORDER``
 (LAG, GRACE, CURE_BY_MONTHS, CURE_MONTHS, CURE_PERIODS) = range(5)
 (SUBSTANDARD, DOUBTFUL, LOSS, OBSERVATION_PERIODS, OBSERVATION_MONTHS, STAGE3) = range(5, 11)
-ORDER = 11
+ORDER = 11  # .. 14
+#: IFRS 9 probation: the shorter and the longer period (months), whether the longer
+#: one is the forborne one, and the stage 2 threshold
+PROBATION_SHORT, PROBATION_LONG, FORBORNE_LONGER, STAGE2 = range(15, 19)
+#: ``OUT``, ``finish``'s output columns (per loan)
+(O_STATUS, O_DPD, O_SINCE, O_CATEGORY, O_CODE, O_STAGE) = range(6)
+(O_PRINCIPAL, O_OVERDUE_PRINCIPAL, O_OVERDUE_INTEREST, O_OVERDUE_FEE) = range(6, 10)
+(O_INTEREST, O_FEE, O_PENALTY, O_PENALTY_CHARGED, O_ADVANCE) = range(10, 15)
+(O_NEXT_DAY, O_NEXT_AMOUNT, O_TOTAL_PAID, O_RECOVERED, O_LAST_PAYMENT) = range(15, 20)
+OUTPUT_ROWS = 20
 
 
 # ---- calendar -----------------------------------------------------------------------
@@ -433,3 +444,158 @@ def walk(
                     F[FALLBACK, i] = True
         cursor[i] = k
     return stopped
+
+
+@njit(cache=True, nogil=True)
+def first_due_after(L: Any, J: Any, loans: Any, days: Any) -> Any:
+    """Per loan of ``loans``: the first instalment due after ``days`` (else its end)."""
+    out = np.empty(loans.shape[0], np.int64)
+    for q in range(loans.shape[0]):
+        i = loans[q]
+        out[q] = _after(J[DUE], L[START, i], L[END, i], days[q])
+    return out
+
+
+@_inline
+def _probation_kept(L: Any, FB: Any, C: Any, i: int, lo: int, on: int) -> bool:
+    """Whether the longer probation applies over ``lo .. on``: restructured marks
+    cover every day of it (forborne probation longer), or none (shorter)."""
+    fs, fe = L[FORBORNE_START, i], L[FORBORNE_END, i]
+    j = _after(FB[0], fs, fe, lo) - 1
+    ok = j >= fs
+    if C[FORBORNE_LONGER]:
+        return ok and FB[1, j] >= on
+    covers_lo = ok and FB[1, j] >= lo
+    nxt = j + 1 if ok else fs
+    starts_before = nxt < fe and FB[0, nxt] <= on
+    return not covers_lo and not starts_before
+
+
+@njit(cache=True, nogil=True)
+def finish(
+    S: Any,
+    F: Any,
+    L: Any,
+    J: Any,
+    N: Any,
+    Q: Any,
+    E: Any,
+    RD: Any,
+    C: Any,
+    FB: Any,
+    stop: Any,
+    on: int,
+    OUT: Any,
+) -> None:
+    """The business date ``on`` for every loan: classify the days up to it, step it,
+    and write the state columns into ``OUT`` (``O_*`` rows). ``stop``: each loan's
+    events up to ``on`` (money in counts those). Advances ``S``/``F`` in place."""
+    n = S.shape[1]
+    for i in range(n):
+        co = S[CHARGED_OFF, i] != NONE
+        if not co and not F[FALLBACK, i] and S[SEG, i] <= on - 1:
+            _span(S, F, L, J, RD, C, i, S[SEG, i], on - 1)
+        if not co:
+            _settle(S, L, J, i, on)
+        since = S[SINCE_AT_CHARGE_OFF, i] if co else _since(S, L, J, C, i, on)
+        dpd = on - since if since != NONE and since < on else 0
+        closed = F[CLOSED, i] and not co
+        start, end = L[START, i], L[END, i]
+        # five categories: the step on the date (open loans), else closed / charged off
+        category, code = 0, 0
+        if closed:
+            code = 9 * 8
+        elif co:
+            category, code = 4, 10 * 8
+        elif not F[FALLBACK, i]:
+            both = _step_day(S, L, J, C, i, on, dpd, _restructuring_on(S, L, RD, i, on))
+            category, code = both // 256, both % 256
+        # IFRS 9: in default, or still in probation after the last default day
+        last_default = S[LAST_DEFAULT, i]
+        probation = False
+        if last_default != NONE:
+            lo = add_months(last_default + 1, C[PROBATION_SHORT])
+            hi = add_months(last_default + 1, C[PROBATION_LONG])
+            probation = on < lo or (on < hi and _probation_kept(L, FB, C, i, lo, on))
+        if closed:
+            stage = 1
+        elif co or dpd > C[STAGE3] or probation:
+            stage = 3
+        else:
+            stage = 2 if dpd > C[STAGE2] else 1
+        # amounts: the pointer's instalment and the untouched ones after it
+        p = S[P, i]
+        has = p < end and not co
+        nxt = p + 1 if has else end
+        k_lt = max(_after(J[DUE], start, end, on - 1), nxt)
+        k_le = max(_after(J[DUE], start, end, on), nxt)
+        k_pen = max(_after(J[PENALTY_FROM], start, end, on), nxt)
+        pdue = J[DUE, p] if has else 0
+        rp = S[RP, i] if has else 0
+        ri = S[RI, i] if has else 0
+        rf = S[RF, i] if has else 0
+        rpen = S[RPEN, i] if has else 0
+        own_lt = has and pdue < on
+        own_le = has and pdue <= on
+        later_penalty = (on + 1) * (Q[DC, k_pen] - Q[DC, nxt]) - (Q[DPC, k_pen] - Q[DPC, nxt])
+        penalty = rpen + later_penalty
+        # next due: the first instalment due on or after the date still owing, net of
+        # what is held in advance
+        own_up = has and pdue >= on
+        j0 = p if own_up else min(N[k_lt], end)
+        j0_ok = has and j0 < end
+        owed0, j1, owed1 = 0, end, 0
+        if own_up:
+            owed0 = rp + ri + rf + rpen
+        elif j0_ok:
+            owed0 = J[PRINCIPAL_DUE, j0] + J[INTEREST_DUE, j0] + J[FEE_DUE, j0]
+        if j0_ok:
+            j1 = min(N[j0 + 1], end)
+        j1_ok = j0_ok and j1 < end
+        if j1_ok:
+            owed1 = J[PRINCIPAL_DUE, j1] + J[INTEREST_DUE, j1] + J[FEE_DUE, j1]
+        adv = 0 if co else S[ADVANCE_HELD, i]
+        next_day, next_amount = NONE, 0
+        if j0_ok and owed0 > adv:
+            next_day, next_amount = J[DUE, j0], owed0 - adv
+        elif j0_ok and j1_ok and owed1 > adv - owed0:
+            next_day, next_amount = J[DUE, j1], owed1 - (adv - owed0)
+        elif j0_ok and j1_ok:
+            F[FALLBACK, i] = True  # more than one instalment held in advance
+        # money in: repayments, recoveries after the write-off day
+        total, recovered, last = 0, 0, NONE
+        charged = S[CHARGED_OFF, i]
+        for row in range(L[EV_START, i], L[EV_START, i] + stop[i]):
+            if E[EV_KIND, row] == REPAY:
+                day, amount = E[EV_DAY, row], E[EV_AMOUNT, row]
+                total += amount
+                if co and day > charged:
+                    recovered += amount
+                last = max(last, day)
+        last_due = J[DUE, end - 1] if end > start else NONE
+        if co:
+            status = 2
+        elif closed:
+            status = 1
+        else:
+            status = 3 if last_due != NONE and on > last_due else 0
+        OUT[O_STATUS, i] = status
+        OUT[O_DPD, i] = dpd
+        OUT[O_SINCE, i] = since
+        OUT[O_CATEGORY, i] = category
+        OUT[O_CODE, i] = code
+        OUT[O_STAGE, i] = stage
+        OUT[O_PRINCIPAL, i] = rp + Q[PC, end] - Q[PC, nxt]
+        OUT[O_OVERDUE_PRINCIPAL, i] = (rp if own_lt else 0) + Q[PC, k_lt] - Q[PC, nxt]
+        OUT[O_OVERDUE_INTEREST, i] = (ri if own_lt else 0) + Q[IC, k_lt] - Q[IC, nxt]
+        OUT[O_OVERDUE_FEE, i] = (rf if own_lt else 0) + Q[FC, k_lt] - Q[FC, nxt]
+        OUT[O_INTEREST, i] = (ri if own_le else 0) + Q[IC, k_le] - Q[IC, nxt]
+        OUT[O_FEE, i] = (rf if own_le else 0) + Q[FC, k_le] - Q[FC, nxt]
+        OUT[O_PENALTY, i] = penalty
+        OUT[O_PENALTY_CHARGED, i] = S[PAID_PENALTY, i] + penalty + S[PENALTY_WRITTEN_OFF, i]
+        OUT[O_ADVANCE, i] = adv
+        OUT[O_NEXT_DAY, i] = next_day
+        OUT[O_NEXT_AMOUNT, i] = next_amount
+        OUT[O_TOTAL_PAID, i] = total
+        OUT[O_RECOVERED, i] = recovered
+        OUT[O_LAST_PAYMENT, i] = last
