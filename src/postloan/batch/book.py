@@ -38,6 +38,9 @@ TABLES = ("loans", "schedules", "transactions", "marks")
 #: Loans per partition when the caller does not choose the partition count.
 LOANS_PER_PARTITION = 250_000
 MANIFEST = "manifest.json"
+#: The mirror is a working copy read whole by every close of business: LZ4 decodes
+#: the 36M-row schedules about 30% faster than zstd, for files about 40% larger.
+COMPRESSION = "lz4"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +89,9 @@ def write_book(frames: BookFrames, root: Path, partitions: int | None = None) ->
         folder.mkdir()
         for name, frame in tagged.items():
             piece = frame.filter(pl.col("part") == i).drop("part")
-            piece.write_parquet(folder / f"{name}.parquet", compression="zstd", statistics=True)
+            piece.write_parquet(
+                folder / f"{name}.parquet", compression=COMPRESSION, statistics=True
+            )
     manifest = {"partitions": n, "loans": frames.loans.height}
     (staging / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
     old = root.parent / f".{root.name}-old-{os.getpid()}"

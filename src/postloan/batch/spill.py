@@ -1,5 +1,5 @@
-"""A close-of-business run's working frames, spilled to Parquet as each book
-partition finishes.
+"""A close-of-business run's working frames, spilled to Arrow IPC files as each
+book partition finishes.
 
 The runner keeps one partition in memory at a time: each step's frames for that
 partition are written here (``put``) and read back later in partition order,
@@ -8,15 +8,24 @@ Snapshots are then streamed from these pieces and the database upserts run a
 piece at a time, so a 10M-loan date needs about one partition's memory plus
 whatever a date-level step asks for (:class:`DateFrames` loads a frame only when
 it is read).
+
+The files are uncompressed Arrow IPC, not Parquet: they live for one run and
+are read back whole, so encoding and compressing them (Parquet with LZ4 took
+about six times as long to write) buys nothing but disk space, which a run
+gives back when it ends.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
+
+#: File name suffix of a spilled piece (Arrow IPC file format).
+SUFFIX = ".arrow"
 
 
 class Spill:
@@ -31,18 +40,21 @@ class Spill:
     def put(self, key: str, index: int, frame: pl.DataFrame) -> None:
         folder = self.root / key
         folder.mkdir(exist_ok=True)
-        frame.write_parquet(folder / f"part-{index:05d}.parquet", compression="lz4")
+        target = folder / f"part-{index:05d}{SUFFIX}"
+        staging = folder / f".part-{index:05d}-{os.getpid()}.tmp"
+        frame.write_ipc(staging, compression="uncompressed")
+        staging.replace(target)  # a new file, never one rewritten under a reader
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and (self.root / key).is_dir()
 
     def files(self, key: str) -> list[Path]:
-        return sorted((self.root / key).glob("part-*.parquet"))
+        return sorted((self.root / key).glob(f"part-*{SUFFIX}"))
 
     def pieces(self, key: str, columns: list[str] | None = None) -> Iterator[pl.DataFrame]:
         """The frames of ``key``, one per partition, in partition order."""
         for path in self.files(key):
-            yield pl.read_parquet(path, columns=columns)
+            yield pl.read_ipc(path, columns=columns)
 
     def read(self, key: str, columns: list[str] | None = None) -> pl.DataFrame:
         """All partitions of ``key`` as one frame (loan-id order)."""
@@ -50,7 +62,7 @@ class Spill:
         return pl.concat(parts, how="vertical") if len(parts) > 1 else parts[0]
 
     def height(self, key: str) -> int:
-        return sum(pl.scan_parquet(p).select(pl.len()).collect().item() for p in self.files(key))
+        return sum(pl.scan_ipc(p).select(pl.len()).collect().item() for p in self.files(key))
 
     def remove(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)

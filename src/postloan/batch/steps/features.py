@@ -498,8 +498,8 @@ def feature_base(
     parts = pl.collect_all(
         [
             history_aggs(base, history, business_date),
-            overdue_instalments(sched, base["overdue_since"], business_date),
-            txn_aggs(keyed(txns, ids, txn_columns), instalments["_instalment"], business_date),
+            overdue_instalments(sched, base, business_date),
+            *txn_aggs(keyed(txns, ids, txn_columns), instalments["_instalment"], business_date),
             restructure_aggs(keyed(marks, ids, ["kind", "start_date"]), business_date),
         ]
     )
