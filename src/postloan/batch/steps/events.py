@@ -57,9 +57,7 @@ def roll_events(
 ) -> pl.DataFrame:
     """Events of ``business_date`` from the previous and current state frames."""
     ranks = bucket_ranks(policy)
-    both = curr.select(COMPARED).join(
-        prev.select(COMPARED), on="loan_id", how="inner", suffix="_prev"
-    )
+    both = _side_by_side(prev.select(COMPARED), curr.select(COMPARED))
     rank = pl.col("bucket").replace_strict(ranks, default=-1, return_dtype=pl.Int32)
     rank_prev = pl.col("bucket_prev").replace_strict(ranks, default=-1, return_dtype=pl.Int32)
     dpd, dpd_prev = pl.col("days_past_due"), pl.col("days_past_due_prev")
@@ -108,6 +106,16 @@ def roll_events(
         pl.col("from_value"),
         pl.col("to_value"),
     )
+
+
+def _side_by_side(prev: pl.DataFrame, curr: pl.DataFrame) -> pl.DataFrame:
+    """``curr`` with ``prev``'s columns (suffix ``_prev``) of the same loan, loans in
+    both only. The frames of a partition hold the same loans in the same order,
+    so that is a column stack; otherwise a join."""
+    if prev["loan_id"].equals(curr["loan_id"]):
+        before = prev.drop("loan_id").rename(lambda c: f"{c}_prev")
+        return curr.hstack(before.get_columns())
+    return curr.join(prev, on="loan_id", how="inner", suffix="_prev")
 
 
 def empty_events() -> pl.DataFrame:

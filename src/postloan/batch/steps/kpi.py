@@ -33,10 +33,21 @@ KPI_SCHEMA: dict[str, pl.DataType] = {
 CATEGORIES = ("normal", "special_mention", "substandard", "doubtful", "loss")
 NPL_CLASSES = ("substandard", "doubtful", "loss")
 STAGES = ("1", "2", "3")
+#: The state columns the KPIs read.
+USED = (
+    "status",
+    "principal_outstanding",
+    "written_off",
+    "classification",
+    "days_past_due",
+    "bucket",
+    "ifrs9_stage",
+)
 
 
 def kpi_rows(state: pl.DataFrame, business_date: date, policy: ServicingPolicy) -> pl.DataFrame:
     """The KPI rows of ``state`` (a ``STATE_SCHEMA`` frame of one business date)."""
+    state = state.select(USED)  # the filters below then copy 7 columns, not 30
     wo = state.filter(pl.col("status") == "charged_off")
     open_ = state.filter(
         (pl.col("status") != "charged_off")
