@@ -100,7 +100,7 @@ def roll_events(
     ids = [event_id(x, business_date, k) for x, k in events.select("loan_id", "event_type").rows()]
     return events.select(
         pl.Series("event_id", ids, dtype=pl.Utf8),
-        pl.col("loan_id"),
+        pl.col("loan_id").set_sorted(),  # sorted above: no re-sort downstream
         pl.lit(business_date, dtype=pl.Date).alias("business_date"),
         pl.col("event_type"),
         pl.col("from_value"),

@@ -543,7 +543,7 @@ def compute_features(
         peers=peers,
     )
     return base.select(
-        pl.col("loan_id"),
+        pl.col("loan_id").set_sorted(),  # the base is in loan-id order: no re-sort downstream
         pl.col("_business_date").alias("business_date"),
         *(f.expr.cast(f.dtype).alias(f.name) for f in FEATURES),
     )
