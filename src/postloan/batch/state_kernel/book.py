@@ -18,6 +18,20 @@ from fractions import Fraction
 import numpy as np
 import polars as pl
 
+from postloan.batch.state_kernel import compiled_book
+from postloan.batch.state_kernel.compiled import (
+    DAILY,
+    DUE,
+    EV_AMOUNT,
+    EV_DAY,
+    EV_KIND,
+    FEE_DUE,
+    INTEREST_DUE,
+    PENALTY_FROM,
+    PRINCIPAL_DUE,
+    REPAY,
+    WRITE_OFF,
+)
 from postloan.batch.state_kernel.dates import I64, NEVER, day_number
 from postloan.domain.daycount import DayCount
 from postloan.domain.errors import PostLoanError
@@ -27,11 +41,6 @@ from postloan.domain.policy import ServicingPolicy
 
 #: Transaction types the kernel applies itself (others send the loan to the reference).
 NATIVE_TXNS = ("repayment", "failed_debit", "write_off", "disbursement")
-#: Event order inside one day: repayments, then the write-off, then held money meets
-#: what fell due (``transactions._SAME_DAY_ORDER``, ``Ledger.apply_advance``).
-REPAY, WRITE_OFF, ADVANCE = 2, 4, 5
-#: A restructuring takes effect (classification only; the ledger ignores it).
-MARK = 6
 RESTRUCTURED = "restructured"
 _SAFE = 1 << 61
 
@@ -75,6 +84,9 @@ class Book:
     failed_debits: I64  # failed debits up to the business date, per loan
     #: failed debits up to the day before (``prepare(..., day_before=True)``), else empty
     failed_debits_before: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    #: the instalment and event columns above are rows of these (``compiled``'s layout)
+    J: I64 = field(default_factory=lambda: np.zeros((6, 0), np.int64))
+    E: I64 = field(default_factory=lambda: np.zeros((3, 0), np.int64))
 
     def part(self, lo: int, hi: int) -> Book:
         """Loans ``lo .. hi - 1`` as a book of their own (offsets rebased)."""
@@ -239,6 +251,17 @@ def _codes(values: pl.Series, names: tuple[str, ...]) -> I64:
     return out
 
 
+def _frozen(*arrays: np.ndarray) -> list[np.ndarray]:
+    """Read-only, contiguous views: the compiled loops are typed (and cached) once,
+    whether a frame gave writable arrays or not."""
+    out = []
+    for x in arrays:
+        view = np.ascontiguousarray(x).view()
+        view.setflags(write=False)
+        out.append(view)
+    return out
+
+
 def _flag(bad: np.ndarray, k: I64, mask: np.ndarray) -> None:
     bad[k[mask]] = True
 
@@ -319,23 +342,17 @@ def prepare(
     principal = sc["principal_due"].fill_null(0).to_numpy().astype(np.int64, copy=False)
     interest = sc["interest_due"].fill_null(0).to_numpy().astype(np.int64, copy=False)
     fee = sc["fee_due"].fill_null(0).to_numpy().astype(np.int64, copy=False)
-    same = np.zeros(sk.size, bool)
-    same[1:] = sk[1:] == sk[:-1]
-    broken = np.zeros(sk.size, bool)
-    broken[1:] = same[1:] & ((seq[1:] == seq[:-1]) | (due[1:] < due[:-1]))
-    broken |= (seq < 1) | (np.minimum(np.minimum(principal, interest), fee) < 0)
-    broken |= nulls.to_numpy()
-    _flag(bad, sk, broken)
-    sizes_all = np.bincount(sk, minlength=n)
-    bad |= sizes_all == 0
+    broken, sizes_all, p_sum = compiled_book.check_schedules(
+        *_frozen(sk, seq, due, principal, interest, fee, nulls.to_numpy()), n
+    )
+    bad |= broken | (sizes_all == 0)
 
     num, den, a_num, a_den = _rates(base["annual_rate"], policy)
     day_count = _day_counts(base["day_count"])
-    p_sum = np.bincount(sk, weights=principal.astype(np.float64), minlength=n)
     bad |= (day_count < 0) | (a_num >= _SAFE) | (a_den >= _SAFE) | (den * 4.0 >= _SAFE)
     bad |= p_sum * num.astype(np.float64) * 4 >= _SAFE
     fallback = base["loan_id"].filter(pl.Series(bad)).to_list()
-    del sc, nulls, same, broken, seq
+    del sc, nulls, broken, seq
 
     # the native book: loans renumbered in loan-id order
     keep = ~bad
@@ -352,50 +369,38 @@ def prepare(
     native = base.filter(pl.Series(keep))
     n = native.height
     disb = disb_all[keep]
-    sizes = np.bincount(sk, minlength=n).astype(np.int64, copy=False)
-    end = np.cumsum(sizes)
-    start = end - sizes
-    key_shift, off = np.int64(1 << 22), np.int64(1 << 21)
-    owing = (principal + interest + fee) > 0
-    owing_key = sk[owing] * key_shift + (due[owing] + off)
+    J, owing_next, end = compiled_book.instalments(
+        *_frozen(sk, due, principal, interest, fee, disb, num[keep], den[keep]),
+        policy.penalty.grace_days + 1,
+        n,
+    )
+    del due, principal, interest, fee
+    start = np.empty_like(end)
+    start[:1] = 0
+    start[1:] = end[:-1]
 
-    # events: repayments and write-offs, held-money days, restructuring days
+    # events: repayments and write-offs (feed order), held-money days, restructuring days
     erow = known & keep[tk] & ((ttype == 0) | (ttype == 2))
     ek, eday = new_k[tk[erow]], tday[erow]
     ekind = np.where(ttype[erow] == 0, REPAY, WRITE_OFF).astype(np.int64, copy=False)
     eamount = amount[erow]
     del tk, tday, ttype, amount, known, erow  # the peak is below: free what is done
-    paid = ekind == REPAY
-    pos = np.searchsorted(owing_key, ek[paid] * key_shift + (eday[paid] + off), side="right")
-    found = pos < owing_key.size
-    found[found] = owing_key[pos[found]] // key_shift == ek[paid][found]
-    held_key = _distinct(owing_key[pos[found]])
-    del owing_key, pos, found, paid
-    held_k, held_day = held_key // key_shift, held_key % key_shift - off
-    held_ok = held_day <= on
-    held_k, held_day = held_k[held_ok], held_day[held_ok]
     mrow = (now & (mk["kind"] == RESTRUCTURED)).to_numpy() & keep[mark_k]
     m_k = new_k[mark_k[mrow]]
     m_start = _days(mk["start_date"].filter(pl.Series(mrow)))
     m_end = _days_or(mk["end_date"].filter(pl.Series(mrow)), NEVER)
+    key_shift, off = np.int64(1 << 22), np.int64(1 << 21)
     day_key = _distinct(
         (m_k * key_shift + (m_start + off))[m_start >= disb[m_k]] if m_k.size else m_k
     )
     r_k, r_day = day_key // key_shift, day_key % key_shift - off
-    all_k = np.concatenate((ek, held_k, r_k))
-    all_day = np.concatenate((eday, held_day, r_day))
-    all_kind = np.concatenate(
-        (ekind, np.full(held_k.size, ADVANCE, np.int64), np.full(r_k.size, MARK, np.int64))
-    )
-    all_amount = np.concatenate((eamount, np.zeros(held_k.size + r_k.size, np.int64)))
-    # (loan, day, kind) in one int64; a stable sort keeps the feed's order in a tie
-    order = np.argsort(
-        (all_k << np.int64(25)) | ((all_day + off) << np.int64(3)) | all_kind, kind="stable"
-    )
-    ev_count = np.bincount(all_k, minlength=n).astype(np.int64, copy=False)
-    ev_day, ev_kind, ev_amount = all_day[order], all_kind[order], all_amount[order]
-    del all_k, all_day, all_kind, all_amount, order, ek, eday, ekind, eamount
     r_count = np.bincount(r_k, minlength=n).astype(np.int64, copy=False)
+    r_start = np.zeros(n + 1, np.int64)
+    np.cumsum(r_count, out=r_start[1:])
+    ev_count, E = compiled_book.events(
+        *_frozen(ek, eday, ekind, eamount, J, owing_next, start, end, r_start, r_day), on
+    )
+    del ek, eday, ekind, eamount
     spans = _merged_spans(
         pl.DataFrame(
             {
@@ -408,20 +413,9 @@ def prepare(
     f_count = np.bincount(spans["k"].to_numpy().astype(np.int64, copy=False), minlength=n).astype(
         np.int64, copy=False
     )
-
-    k_sched = sk
-    # (2 * principal * num + den) // (2 * den), in place (no 17M-row temporaries)
-    daily = num[keep][k_sched]
-    daily *= principal
-    daily *= 2
-    pden = den[keep][k_sched]
-    daily += pden
-    pden *= 2
-    daily //= pden
-    del pden
     book = Book(
-        restructured_start=np.cumsum(r_count) - r_count,
-        restructured_end=np.cumsum(r_count),
+        restructured_start=r_start[:-1].copy(),
+        restructured_end=r_start[1:].copy(),
         restructured_day=r_day,
         forborne_start=np.cumsum(f_count) - f_count,
         forborne_end=np.cumsum(f_count),
@@ -437,20 +431,22 @@ def prepare(
         day_count=day_count[keep],
         start=start,
         end=end,
-        principal=principal,
-        interest=interest,
-        fee=fee,
-        due=due,
-        penalty_from=np.maximum(due + (policy.penalty.grace_days + 1), disb[k_sched]),
-        daily=daily,
-        owing_next=_next_owing(owing, end[k_sched]),
+        principal=J[PRINCIPAL_DUE],
+        interest=J[INTEREST_DUE],
+        fee=J[FEE_DUE],
+        due=J[DUE],
+        penalty_from=J[PENALTY_FROM],
+        daily=J[DAILY],
+        owing_next=owing_next,
         ev_start=np.cumsum(ev_count) - ev_count,
         ev_count=ev_count,
-        ev_day=ev_day,
-        ev_kind=ev_kind,
-        ev_amount=ev_amount,
+        ev_day=E[EV_DAY],
+        ev_kind=E[EV_KIND],
+        ev_amount=E[EV_AMOUNT],
         failed_debits=failed[keep],
         failed_debits_before=failed_before[keep] if day_before else failed_before,
+        J=J,
+        E=E,
     )
     return book, fallback
 
@@ -469,14 +465,3 @@ def _merged_spans(spans: pl.DataFrame) -> pl.DataFrame:
         .sort("k", "lo")
         .select("k", "lo", "hi")
     )
-
-
-def _next_owing(owing: np.ndarray, loan_end: I64) -> I64:
-    """For each instalment j: the first j' >= j of the same loan that owes something,
-    else the loan's end (one past its last instalment). Extended by one sentinel slot."""
-    size = owing.shape[0]
-    idx = np.where(owing, np.arange(size, dtype=np.int64), np.int64(size))
-    # reverse running minimum, reset at loan ends: take min with the loan end
-    rev = np.minimum.accumulate(idx[::-1])[::-1]
-    out = np.minimum(rev, loan_end)
-    return np.concatenate((out, np.array([size], dtype=np.int64)))

@@ -21,8 +21,12 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from postloan.batch.state_kernel.book import ADVANCE, REPAY, WRITE_OFF
 from postloan.batch.state_kernel.dates import NEVER, NONE
+
+#: Event kinds, in their order inside one day: repayments, then the write-off, then
+#: held money meets what fell due (``transactions._SAME_DAY_ORDER``,
+#: ``Ledger.apply_advance``); a restructuring takes effect (classification only).
+REPAY, WRITE_OFF, ADVANCE, MARK = 2, 4, 5, 6
 
 #: allocation component codes (``order``)
 PENALTY, FEE, INTEREST, PRINCIPAL = 0, 1, 2, 3

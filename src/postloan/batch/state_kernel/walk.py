@@ -125,13 +125,18 @@ class Walker:
         self._date_tables: DateTables | None = None
         n = book.start.shape[0]
         # the compiled loop takes a few 2-D arrays (``compiled``'s row constants); the
-        # book's instalment and event columns become rows of them, not copies
-        self.J = np.stack(
-            (book.due, book.principal, book.interest, book.fee, book.penalty_from, book.daily)
-        )
-        (book.due, book.principal, book.interest, book.fee, book.penalty_from, book.daily) = self.J
-        self.E = np.stack((book.ev_day, book.ev_kind, book.ev_amount))
-        book.ev_day, book.ev_kind, book.ev_amount = self.E
+        # book's instalment and event columns are rows of them (``prepare`` builds them
+        # so; a ``Book.part`` is stacked here)
+        if book.J.shape[1] != book.due.shape[0]:
+            book.J = np.stack(
+                (book.due, book.principal, book.interest, book.fee, book.penalty_from, book.daily)
+            )
+            (book.due, book.principal, book.interest, book.fee, book.penalty_from) = book.J[:5]
+            book.daily = book.J[5]
+        if book.E.shape[1] != book.ev_day.shape[0]:
+            book.E = np.stack((book.ev_day, book.ev_kind, book.ev_amount))
+            book.ev_day, book.ev_kind, book.ev_amount = book.E
+        self.J, self.E = book.J, book.E
         # prefix sums over every instalment, built in place (a 36M-row array each at
         # 1M loans: temporaries would set the peak memory)
         zero = np.zeros(1, dtype=np.int64)
