@@ -1,4 +1,4 @@
-"""Every loan's state on a business date, vectorised: the batch twin of the reference.
+"""Every loan's state on a business date, in bulk: the batch twin of the reference.
 
 ``loan_states(loans, schedules, transactions, marks, business_date, policy)``
 returns exactly what ``postloan.batch.reference.reference_states_frame`` returns
@@ -6,12 +6,14 @@ returns exactly what ``postloan.batch.reference.reference_states_frame`` returns
 loan id, every field equal); ``tests/unit/test_state_kernel_parity.py`` holds it
 to that on simulated books and generated edge cases.
 
-How. Loans are walked event by event, all loans at once (``walk``): the ``r``-th
-repayment, write-off or held-money day of every loan in one numpy pass, with the
-ledger reduced to a pointer per loan (``walk`` says why that is exact), penalty
-in closed form between events, and the classification and IFRS 9 state machines
-advanced a span at a time. Repayments, failed debits, write-offs, recoveries,
-money paid ahead (held as an advance) and full payoffs are native.
+How. The frames become flat arrays (``book.prepare``: loans in loan-id order,
+instalments and events as CSR rows per loan). Then each loan is walked over its
+own events in order by a compiled loop (``compiled``, numba, no GIL: ranges of
+loans run on ``THREADS`` threads), with the ledger reduced to a pointer per loan
+(``walk`` says why that is exact), penalty in closed form between events, and the
+classification and IFRS 9 state machines advanced a span at a time; a second
+compiled loop finishes the business date. Repayments, failed debits, write-offs,
+recoveries, money paid ahead (held as an advance) and full payoffs are native.
 
 The rest goes to the reference, whole loans at a time (``fallback_ids``): loans
 with marks, with fee, penalty, waiver or reversal transactions, with partial
@@ -41,7 +43,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from typing import Any
 
@@ -73,12 +74,10 @@ __all__ = [
     "run_kernel_pair",
 ]
 
-#: Worker threads for the walk (parts of whole loans), and the book size worth splitting.
+#: Worker threads for the compiled walk (ranges of whole loans), and the book size worth
+#: splitting.
 THREADS = max(1, min(4, os.cpu_count() or 1))
 PART_MIN_LOANS = 50_000
-#: Loans per part at most when threaded: only ``THREADS`` walkers (each ~1 kB of
-#: prefix sums and keys per loan) are alive at once, so smaller parts lower the peak.
-PART_MAX_LOANS = 250_000
 
 
 def native_policy(policy: ServicingPolicy) -> bool:
@@ -157,39 +156,15 @@ def run_kernel(
 def _walk_parts(
     book: Book, on: int, policy: ServicingPolicy, terms_for: Callable[[int], LoanTerms]
 ) -> tuple[dict[str, Any], np.ndarray]:
-    """Walk the book in parts of whole loans on worker threads (numpy releases the GIL
-    in its loops); each loan's result is the same whichever part it is in."""
-    n = book.start.shape[0]
-    threads = THREADS if n >= PART_MIN_LOANS else 1
-    count = max(threads, -(-n // PART_MAX_LOANS)) if threads > 1 else 1
-    cuts = [n * i // count for i in range(count + 1)]
+    """Walk and finish the book, its loans split over worker threads (the compiled
+    loops release the GIL); each loan's result is the same whichever thread has it."""
+    walker = Walker(book, on, policy, terms_for, _threads(book))
+    walker.run()
+    return finish(walker)
 
-    if threads == 1:
-        walker = Walker(book, on, policy, terms_for)
-        walker.run()
-        return finish(walker)
-    books = [book.part(lo, hi) for lo, hi in zip(cuts[:-1], cuts[1:], strict=True)]
-    # the parts hold rebased copies of the one 17M-row column ``part`` copies: drop
-    # the whole book's (``run_kernel`` needs only its per-loan columns afterwards)
-    book.owing_next = book.owing_next[:0].copy()
 
-    def walk(part: Book) -> tuple[dict[str, Any], np.ndarray]:
-        walker = Walker(part, on, policy, terms_for)
-        walker.run()
-        return finish(walker)
-
-    with ThreadPoolExecutor(threads) as pool:
-        parts = list(pool.map(walk, books))
-    del books
-    cols: dict[str, Any] = {}
-    for name, value in parts[0][0].items():
-        if isinstance(value, np.ndarray):
-            cols[name] = np.concatenate([p[0][name] for p in parts])
-        elif isinstance(value, dict):
-            cols[name] = {k: v for p in parts for k, v in p[0][name].items()}
-        else:
-            cols[name] = value
-    return cols, np.concatenate([p[1] for p in parts])
+def _threads(book: Book) -> int:
+    return THREADS if book.start.shape[0] >= PART_MIN_LOANS else 1
 
 
 def loan_states_pair(
@@ -233,7 +208,7 @@ def run_kernel_pair(
         return cache[row]
 
     on = day_number(business_date)
-    (cols_b, late_b), (cols, late) = _walk_parts_pair(book, on, policy, terms_for)
+    (cols_b, late_b), (cols, late) = _walk_pair(book, on, policy, terms_for)
     # the day before: loans disbursed by then; the reference computes the loans it
     # computes on D (a superset of those it would on D - 1: same results, parity)
     due_b = book.disb < on
@@ -264,43 +239,11 @@ def _walk_pair(
     earlier = book.ev_day < on  # a loan's events come in day order: a prefix of each
     count_b = np.bincount(loan[earlier], minlength=n).astype(np.int64, copy=False)
     del loan, earlier
-    walker = Walker(book, on, policy, terms_for)
+    walker = Walker(book, on, policy, terms_for, _threads(book))
     walker.run(stop=count_b)
     result_b = finish(walker.fork(on - 1, count_b, book.failed_debits_before))
     walker.run(first=count_b)
     return result_b, finish(walker)
-
-
-def _walk_parts_pair(
-    book: Book, on: int, policy: ServicingPolicy, terms_for: Callable[[int], LoanTerms]
-) -> tuple[tuple[dict[str, Any], np.ndarray], tuple[dict[str, Any], np.ndarray]]:
-    """``_walk_parts`` for ``_walk_pair``: parts of whole loans on worker threads."""
-    n = book.start.shape[0]
-    threads = THREADS if n >= PART_MIN_LOANS else 1
-    if threads == 1:
-        return _walk_pair(book, on, policy, terms_for)
-    count = max(threads, -(-n // PART_MAX_LOANS))
-    cuts = [n * i // count for i in range(count + 1)]
-    books = [book.part(lo, hi) for lo, hi in zip(cuts[:-1], cuts[1:], strict=True)]
-    book.owing_next = book.owing_next[:0].copy()
-    with ThreadPoolExecutor(threads) as pool:
-        parts = list(pool.map(lambda part: _walk_pair(part, on, policy, terms_for), books))
-    del books
-    return _joined([p[0] for p in parts]), _joined([p[1] for p in parts])
-
-
-def _joined(
-    parts: list[tuple[dict[str, Any], np.ndarray]],
-) -> tuple[dict[str, Any], np.ndarray]:
-    cols: dict[str, Any] = {}
-    for name, value in parts[0][0].items():
-        if isinstance(value, np.ndarray):
-            cols[name] = np.concatenate([p[0][name] for p in parts])
-        elif isinstance(value, dict):
-            cols[name] = {k: v for p in parts for k, v in p[0][name].items()}
-        else:
-            cols[name] = value
-    return cols, np.concatenate([p[1] for p in parts])
 
 
 def _reference_pair(

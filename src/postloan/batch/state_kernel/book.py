@@ -88,69 +88,6 @@ class Book:
     J: I64 = field(default_factory=lambda: np.zeros((6, 0), np.int64))
     E: I64 = field(default_factory=lambda: np.zeros((3, 0), np.int64))
 
-    def part(self, lo: int, hi: int) -> Book:
-        """Loans ``lo .. hi - 1`` as a book of their own (offsets rebased)."""
-
-        def csr(first: I64, last: I64, *rows: I64) -> tuple[I64, I64, list[I64]]:
-            base = int(first[lo]) if hi > lo else 0
-            top = int(last[hi - 1]) if hi > lo else 0
-            return first[lo:hi] - base, last[lo:hi] - base, [r[base:top] for r in rows]
-
-        i0 = int(self.start[lo]) if hi > lo else 0
-        start, end, inst = csr(
-            self.start,
-            self.end,
-            self.principal,
-            self.interest,
-            self.fee,
-            self.due,
-            self.penalty_from,
-            self.daily,
-        )
-        i1 = i0 + (int(end[-1]) if end.size else 0)
-        owing_next = np.concatenate((self.owing_next[i0:i1] - i0, np.array([i1 - i0])))
-        ev_end = self.ev_start + self.ev_count
-        ev_start, _, ev = csr(self.ev_start, ev_end, self.ev_day, self.ev_kind, self.ev_amount)
-        r_start, r_end, (r_day,) = csr(
-            self.restructured_start, self.restructured_end, self.restructured_day
-        )
-        f_start, f_end, (f_lo, f_hi) = csr(
-            self.forborne_start, self.forborne_end, self.forborne_lo, self.forborne_hi
-        )
-        return Book(
-            loan_id=self.loan_id.slice(lo, hi - lo),
-            row=self.row[lo:hi],
-            disb=self.disb[lo:hi],
-            rate_num=self.rate_num[lo:hi],
-            rate_den=self.rate_den[lo:hi],
-            annual_num=self.annual_num[lo:hi],
-            annual_den=self.annual_den[lo:hi],
-            day_count=self.day_count[lo:hi],
-            start=start,
-            end=end,
-            principal=inst[0],
-            interest=inst[1],
-            fee=inst[2],
-            due=inst[3],
-            penalty_from=inst[4],
-            daily=inst[5],
-            owing_next=owing_next,
-            ev_start=ev_start,
-            ev_count=self.ev_count[lo:hi],
-            ev_day=ev[0],
-            ev_kind=ev[1],
-            ev_amount=ev[2],
-            restructured_start=r_start,
-            restructured_end=r_end,
-            restructured_day=r_day,
-            forborne_start=f_start,
-            forborne_end=f_end,
-            forborne_lo=f_lo,
-            forborne_hi=f_hi,
-            failed_debits=self.failed_debits[lo:hi],
-            failed_debits_before=self.failed_debits_before[lo:hi],
-        )
-
 
 def _rates(annual: pl.Series, policy: ServicingPolicy) -> tuple[I64, I64, I64, I64]:
     """Each loan's exact daily penalty rate and annual rate as (numerator, denominator)

@@ -490,12 +490,13 @@ def finish(
     stop: Any,
     on: int,
     OUT: Any,
+    lo: int,
+    hi: int,
 ) -> None:
-    """The business date ``on`` for every loan: classify the days up to it, step it,
-    and write the state columns into ``OUT`` (``O_*`` rows). ``stop``: each loan's
-    events up to ``on`` (money in counts those). Advances ``S``/``F`` in place."""
-    n = S.shape[1]
-    for i in range(n):
+    """The business date ``on`` for loans ``lo .. hi - 1``: classify the days up to it,
+    step it, and write the state columns into ``OUT`` (``O_*`` rows). ``stop``: each
+    loan's events up to ``on`` (money in counts those). Advances ``S``/``F`` in place."""
+    for i in range(lo, hi):
         co = S[CHARGED_OFF, i] != NONE
         if not co and not F[FALLBACK, i] and S[SEG, i] <= on - 1:
             _span(S, F, L, J, RD, C, i, S[SEG, i], on - 1)

@@ -82,7 +82,11 @@ def finish(walker: Walker) -> tuple[dict[str, object], np.ndarray]:
     n = walker.S.shape[1]
     out = np.empty((compiled.OUTPUT_ROWS, n), np.int64)
     shared = walker.shared
-    compiled.finish(*walker.args, shared[7], walker.stop, walker.on, out)
+
+    def part(lo: int, hi: int) -> None:
+        compiled.finish(*walker.args, shared[7], walker.stop, walker.on, out, lo, hi)
+
+    walker.each_range(part)
     cols: dict[str, object] = {name: out[row] for name, row in _COLUMNS.items()}
     code = out[compiled.O_CODE]
     used = np.nonzero(np.bincount(code, minlength=1))[0]

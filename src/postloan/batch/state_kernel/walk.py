@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import TypeVar
 
 import numpy as np
 
@@ -34,6 +36,8 @@ from postloan.domain.daycount import DayCount
 from postloan.domain.policy import Component, CureRule, ServicingPolicy
 from postloan.domain.prepayment import payoff
 from postloan.domain.schedule import Instalment, LoanTerms
+
+T = TypeVar("T")
 
 _EPOCH = date(1970, 1, 1)
 
@@ -115,8 +119,11 @@ class Walker:
         on: int,
         policy: ServicingPolicy,
         terms_for: Callable[[int], LoanTerms],
+        threads: int = 1,
     ) -> None:
         self.b = book
+        #: the compiled loops release the GIL: loans are split over this many threads
+        self.threads = threads
         self.on = on
         self.policy = policy
         self.terms_for = terms_for
@@ -124,18 +131,8 @@ class Walker:
         self.past_due_lag = policy.delinquency.grace_days + 1
         self._date_tables: DateTables | None = None
         n = book.start.shape[0]
-        # the compiled loop takes a few 2-D arrays (``compiled``'s row constants); the
-        # book's instalment and event columns are rows of them (``prepare`` builds them
-        # so; a ``Book.part`` is stacked here)
-        if book.J.shape[1] != book.due.shape[0]:
-            book.J = np.stack(
-                (book.due, book.principal, book.interest, book.fee, book.penalty_from, book.daily)
-            )
-            (book.due, book.principal, book.interest, book.fee, book.penalty_from) = book.J[:5]
-            book.daily = book.J[5]
-        if book.E.shape[1] != book.ev_day.shape[0]:
-            book.E = np.stack((book.ev_day, book.ev_kind, book.ev_amount))
-            book.ev_day, book.ev_kind, book.ev_amount = book.E
+        # the compiled loops take a few 2-D arrays (``compiled``'s row constants); the
+        # book's instalment and event columns are rows of them (``prepare``)
         self.J, self.E = book.J, book.E
         # prefix sums over every instalment, built in place (a 36M-row array each at
         # 1M loans: temporaries would set the peak memory)
@@ -183,6 +180,19 @@ class Walker:
         self.w = _views(self.S, self.F)
         self.shared = self._shared()
 
+    def each_range(self, work: Callable[[int, int], T], size: int | None = None) -> list[T]:
+        """``work(lo, hi)`` over ``0 .. size`` (default: every loan) cut into one
+        contiguous range per thread; each loan is in one range, so threads never
+        touch the same loan's state."""
+        size = self.S.shape[1] if size is None else size
+        count = max(1, min(self.threads, size))
+        cuts = [size * k // count for k in range(count + 1)]
+        ranges = list(zip(cuts[:-1], cuts[1:], strict=True))
+        if count == 1:
+            return [work(*ranges[0])]
+        with ThreadPoolExecutor(count) as pool:
+            return list(pool.map(lambda r: work(*r), ranges))
+
     def fork(self, on: int, stop: I64, failed_debits: I64) -> Walker:
         """A walker on an earlier date ``on`` sharing the book, with a copy of this
         one's state (finishing it leaves this one untouched); ``stop``: each loan's
@@ -208,8 +218,14 @@ class Walker:
         day = np.zeros(n, np.int64)
         money = np.zeros(n, np.int64)
         loans = np.flatnonzero(cursor < stop)
+        args = self.args
+
+        def part(lo: int, hi: int) -> int:
+            stopped: int = compiled.walk(*args, loans[lo:hi], cursor, stop, day, money)
+            return stopped
+
         while loans.size:
-            if not compiled.walk(*self.args, loans, cursor, stop, day, money):
+            if not sum(self.each_range(part, loans.size)):
                 break
             paying = loans[money[loans] > 0]
             self._payoffs(paying, day[paying], money[paying])
