@@ -11,8 +11,15 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from postloan.batch.steps.feature_aggs import (
+    overdue_instalments,
+    schedule_aggs,
+    txn_aggs,
+    without_reversed,
+)
+from postloan.batch.steps.feature_kernel import compiled_ok, schedule_sums, txn_sums
 from postloan.batch.steps.features import compute_features
-from postloan.batch.steps.loan_rows import KEY, aligned, positions
+from postloan.batch.steps.loan_rows import KEY, aligned, keyed, positions
 
 D = date(2026, 6, 30)
 
@@ -220,3 +227,41 @@ def test_figures_match_a_per_loan_count() -> None:
         paid_life = sum(t["amount"] for t in pays)
         expected_ratio = paid_life / due_life if due_life else None
         assert row["pay_to_due_life"] == pytest.approx(expected_ratio)
+
+
+def test_compiled_sums_equal_the_polars_aggregations() -> None:
+    """The compiled per-loan sums (the book's path) and the Polars aggregations
+    (the path for inputs with nulls) give the same columns."""
+    book = _book(250, 6)
+    state = book["state"].sort("loan_id")
+    base = state.with_row_index(KEY)
+    ids, n = base["loan_id"], base.height
+    sched = keyed(book["schedules"], ids, ["due_date", "principal_due", "interest_due", "fee_due"])
+    sums = schedule_sums(sched, base["overdue_since"], D)
+    slow = aligned(schedule_aggs(sched, D).collect(), n)
+    overdue = aligned(overdue_instalments(sched, base, D).collect(), n)
+    assert_frame_equal(sums.drop("_overdue_instalments"), slow, check_column_order=False)
+    assert_frame_equal(sums.select("_overdue_instalments"), overdue)
+    tx = keyed(book["transactions"], ids, ["txn_id", "type", "amount", "value_date", "reverses"])
+    tx = without_reversed(tx, D)
+    fast = txn_sums(tx, sums["_instalment"], D)
+    parts = pl.collect_all(txn_aggs(tx, sums["_instalment"], D))
+    slow_tx = pl.concat([aligned(p, n) for p in parts], how="horizontal")
+    ints = [c for c in slow_tx.columns if c != "_last_failed"]
+    # the Polars path leaves a loan without rows null; the features read that as 0
+    assert_frame_equal(fast.select(ints), slow_tx.select(pl.col(ints).fill_null(0)))
+    assert_frame_equal(fast.select("_last_failed"), slow_tx.select("_last_failed"))
+
+
+def test_null_amounts_take_the_polars_path() -> None:
+    book = _book(80, 7)
+    with_null = book["schedules"].with_columns(
+        pl.when(pl.int_range(pl.len()) == 3)
+        .then(None)
+        .otherwise(pl.col("fee_due"))
+        .alias("fee_due")
+    )
+    assert not compiled_ok(with_null, ["fee_due"])
+    out = _features({**book, "schedules": with_null})
+    assert out.height == 80
+    assert out["remaining_instalments"].null_count() == 0

@@ -126,17 +126,13 @@ def overdue_instalments(
 
 def txn_aggs(txns: pl.DataFrame, instalment: pl.Series, business_date: date) -> list[pl.LazyFrame]:
     """Payments, failed debits and partial payments per window (``txns`` keyed;
-    ``instalment``: the regular instalment by row number, null without a schedule).
+    reversed payments removed: :func:`without_reversed`; ``instalment``: the regular
+    instalment by row number, null without a schedule).
     Three small aggregations (all repayments; repayments of the last 6 months;
     failed debits) instead of nine masked columns over every transaction; a loan
     without rows in one of them gets nulls, which the features read as 0."""
     txns = txns.with_columns(instalment.gather(txns[KEY]).alias("_instalment"))
     live = txns.lazy().filter(pl.col("value_date") <= business_date)
-    if (txns["type"] == "reversal").any():
-        undone = live.filter(pl.col("type") == "reversal").select(
-            pl.col("reverses").cast(pl.Utf8).alias("txn_id")
-        )
-        live = live.join(undone, on="txn_id", how="anti")
     money = pl.col("amount")
     recent = pl.col("value_date") > business_date - timedelta(days=WINDOWS["6m"])
     w3 = window("value_date", WINDOWS["3m"], business_date)
@@ -161,6 +157,16 @@ def txn_aggs(txns: pl.DataFrame, instalment: pl.Series, business_date: date) -> 
             pl.col("value_date").max().alias("_last_failed"),
         ),
     ]
+
+
+def without_reversed(txns: pl.DataFrame, business_date: date) -> pl.DataFrame:
+    """``txns`` without the transactions that a reversal up to today undoes."""
+    if not (txns["type"] == "reversal").any():
+        return txns
+    undone = txns.filter(
+        (pl.col("type") == "reversal") & (pl.col("value_date") <= business_date)
+    ).select(pl.col("reverses").cast(pl.Utf8).alias("txn_id"))
+    return txns.join(undone, on="txn_id", how="anti", maintain_order="left")
 
 
 def restructure_aggs(marks: pl.DataFrame, business_date: date) -> pl.LazyFrame:

@@ -32,10 +32,12 @@ from postloan.batch.steps.feature_aggs import (
     restructure_aggs,
     schedule_aggs,
     txn_aggs,
+    without_reversed,
 )
 from postloan.batch.steps.feature_aggs import (
     PEER_COLUMNS as PEER_COLUMNS,
 )
+from postloan.batch.steps.feature_kernel import compiled_ok, schedule_sums, txn_sums
 from postloan.batch.steps.loan_rows import KEY, aligned, keyed
 
 #: History frame (earlier snapshots): one row per loan and date.
@@ -492,19 +494,29 @@ def feature_base(
     borrower = base["borrower_id"]
     base = base.drop("borrower_id")
     ids, n = base["loan_id"], base.height
-    sched = keyed(schedules, ids, ["due_date", "principal_due", "interest_due", "fee_due"])
-    instalments = aligned(schedule_aggs(sched, business_date).collect(), n)
-    txn_columns = ["txn_id", "type", "amount", "value_date", "reverses"]
-    parts = pl.collect_all(
-        [
-            history_aggs(base, history, business_date),
-            overdue_instalments(sched, base, business_date),
-            *txn_aggs(keyed(txns, ids, txn_columns), instalments["_instalment"], business_date),
-            restructure_aggs(keyed(marks, ids, ["kind", "start_date"]), business_date),
-        ]
-    )
+    sched_columns = ["due_date", "principal_due", "interest_due", "fee_due"]
+    sched = keyed(schedules, ids, sched_columns)
+    tx = keyed(txns, ids, ["txn_id", "type", "amount", "value_date", "reverses"])
+    lazy = [
+        history_aggs(base, history, business_date),
+        restructure_aggs(keyed(marks, ids, ["kind", "start_date"]), business_date),
+    ]
+    if compiled_ok(sched, sched_columns):  # the book's case: compiled per-loan sums
+        instalments = schedule_sums(sched, base["overdue_since"], business_date)
+    else:
+        instalments = aligned(schedule_aggs(sched, business_date).collect(), n)
+        lazy.append(overdue_instalments(sched, base, business_date))
+    tx = without_reversed(tx, business_date)
+    if compiled_ok(tx, ["type", "amount", "value_date"]):
+        frames = [txn_sums(tx, instalments["_instalment"], business_date)]
+    else:
+        lazy.extend(txn_aggs(tx, instalments["_instalment"], business_date))
+        frames = []
+    parts = pl.collect_all(lazy)
     extra = collections_aggs(ids, contacts, promises, business_date)
     base = base.hstack(instalments.get_columns())
+    for frame in frames:
+        base = base.hstack(frame.get_columns())
     for part in (*parts, borrower_aggs(base, borrower, peers), *extra):
         base = base.hstack(aligned(part, n).get_columns())
     for name in ("_unreachable_30d", "_broken_90d"):
