@@ -56,6 +56,7 @@ from postloan.batch.reference import (
     reference_states_frame,
     states_frame,
 )
+from postloan.batch.state_kernel import compiled_book
 from postloan.batch.state_kernel.book import Book, prepare
 from postloan.batch.state_kernel.dates import day_number
 from postloan.batch.state_kernel.finish import CATEGORY_NAMES, STATUS, dates, finish
@@ -234,11 +235,7 @@ def _walk_pair(
 ) -> tuple[tuple[dict[str, Any], np.ndarray], tuple[dict[str, Any], np.ndarray]]:
     """One walk, finished on the day before (on a copy of its state, over the events
     up to then) and, after day ``on``'s events, on ``on``."""
-    n = book.start.shape[0]
-    loan = np.repeat(np.arange(n, dtype=np.int64), book.ev_count)
-    earlier = book.ev_day < on  # a loan's events come in day order: a prefix of each
-    count_b = np.bincount(loan[earlier], minlength=n).astype(np.int64, copy=False)
-    del loan, earlier
+    count_b = compiled_book.events_before(book.ev_start, book.ev_count, book.E, on)
     walker = Walker(book, on, policy, terms_for, _threads(book))
     walker.run(stop=count_b)
     result_b = finish(walker.fork(on - 1, count_b, book.failed_debits_before))

@@ -29,8 +29,6 @@ from postloan.batch.state_kernel.compiled import (
     INTEREST_DUE,
     PENALTY_FROM,
     PRINCIPAL_DUE,
-    REPAY,
-    WRITE_OFF,
 )
 from postloan.batch.state_kernel.dates import I64, NEVER, day_number
 from postloan.domain.daycount import DayCount
@@ -317,11 +315,6 @@ def prepare(
     start[1:] = end[:-1]
 
     # events: repayments and write-offs (feed order), held-money days, restructuring days
-    erow = known & keep[tk] & ((ttype == 0) | (ttype == 2))
-    ek, eday = new_k[tk[erow]], tday[erow]
-    ekind = np.where(ttype[erow] == 0, REPAY, WRITE_OFF).astype(np.int64, copy=False)
-    eamount = amount[erow]
-    del tk, tday, ttype, amount, known, erow  # the peak is below: free what is done
     mrow = (now & (mk["kind"] == RESTRUCTURED)).to_numpy() & keep[mark_k]
     m_k = new_k[mark_k[mrow]]
     m_start = _days(mk["start_date"].filter(pl.Series(mrow)))
@@ -335,9 +328,11 @@ def prepare(
     r_start = np.zeros(n + 1, np.int64)
     np.cumsum(r_count, out=r_start[1:])
     ev_count, E = compiled_book.events(
-        *_frozen(ek, eday, ekind, eamount, J, owing_next, start, end, r_start, r_day), on
+        *_frozen(tk, tday, ttype, amount, new_k, keep, J, owing_next, start, end, r_start),
+        *_frozen(r_day),
+        on,
     )
-    del ek, eday, ekind, eamount
+    del tk, tday, ttype, amount, known
     spans = _merged_spans(
         pl.DataFrame(
             {

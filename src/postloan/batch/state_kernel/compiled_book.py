@@ -18,18 +18,27 @@ from numba import njit
 from postloan.batch.state_kernel.compiled import (
     ADVANCE,
     DAILY,
+    DC,
+    DPC,
     DUE,
     EV_AMOUNT,
     EV_DAY,
     EV_KIND,
+    FC,
     FEE_DUE,
+    IC,
     INTEREST_DUE,
     MARK,
+    PC,
     PENALTY_FROM,
     PRINCIPAL_DUE,
     REPAY,
+    WRITE_OFF,
     _after,
 )
+
+#: ``book.NATIVE_TXNS`` indices of the transactions that are events
+REPAYMENT, WRITTEN_OFF = 0, 2
 
 #: day numbers shifted to be non-negative inside a sort key (as ``book`` keys them)
 _OFFSET = 1 << 21
@@ -125,7 +134,7 @@ def _loan_events(
     first: int,
     last: int,
     eday: Any,
-    ekind: Any,
+    etype: Any,
     J: Any,
     owing_next: Any,
     start: Any,
@@ -145,7 +154,7 @@ def _loan_events(
     t = 0
     for q in range(first, last):
         e = rows[q]
-        keys[t] = ((eday[e] + _OFFSET) << 3) | ekind[e]
+        keys[t] = ((eday[e] + _OFFSET) << 3) | (REPAY if etype[e] == REPAYMENT else WRITE_OFF)
         source[t] = e
         t += 1
     _isort(keys, source, 0, t)
@@ -153,7 +162,7 @@ def _loan_events(
     lo, hi = start[k], end[k]
     for q in range(first, last):
         e = rows[q]
-        if ekind[e] != REPAY:
+        if etype[e] != REPAYMENT:
             continue
         j = _after(J[DUE], lo, hi, eday[e])
         if j >= hi:
@@ -200,10 +209,12 @@ def _loan_events(
 
 @njit(cache=True, nogil=True)
 def events(
-    ek: Any,
-    eday: Any,
-    ekind: Any,
-    eamount: Any,
+    tk: Any,
+    tday: Any,
+    ttype: Any,
+    amount: Any,
+    new_k: Any,
+    keep: Any,
     J: Any,
     owing_next: Any,
     start: Any,
@@ -212,24 +223,28 @@ def events(
     r_day: Any,
     on: int,
 ) -> tuple[Any, Any]:
-    """Every loan's events in (day, kind) order, ties in the feed's order: the
-    repayments and write-offs (``ek`` loan, in feed order), the held-money days and
-    the restructuring days (``r_start`` CSR over loans). Returns the count per loan and
+    """Every native loan's events in (day, kind) order, ties in the feed's order: its
+    repayments and write-offs up to ``on`` (transaction rows: loan ``tk`` before
+    renumbering, ``ttype`` a ``book.NATIVE_TXNS`` index), the held-money days and the
+    restructuring days (``r_start`` CSR over loans). Returns the count per loan and
     ``E`` (``compiled``'s event rows)."""
     n = start.shape[0]
     # the feed's rows of each loan, in feed order (a stable counting sort)
     first = np.zeros(n + 1, np.int64)
-    for e in range(ek.shape[0]):
-        first[ek[e] + 1] += 1
+    for e in range(tk.shape[0]):
+        if _applied(tk, tday, ttype, keep, on, e):
+            first[new_k[tk[e]] + 1] += 1
     widest = 0
     for k in range(n):
         widest = max(widest, first[k + 1])
         first[k + 1] += first[k]
-    rows = np.empty(ek.shape[0], np.int64)
+    rows = np.empty(first[n], np.int64)
     fill = first[:n].copy()
-    for e in range(ek.shape[0]):
-        rows[fill[ek[e]]] = e
-        fill[ek[e]] += 1
+    for e in range(tk.shape[0]):
+        if _applied(tk, tday, ttype, keep, on, e):
+            k = new_k[tk[e]]
+            rows[fill[k]] = e
+            fill[k] += 1
     widest_r = 0
     for k in range(n):
         widest_r = max(widest_r, r_start[k + 1] - r_start[k])
@@ -239,20 +254,60 @@ def events(
     count = np.zeros(n, np.int64)
     for k in range(n):
         count[k] = _loan_events(
-            k, rows, first[k], first[k + 1], eday, ekind, J, owing_next, start, end,
+            k, rows, first[k], first[k + 1], tday, ttype, J, owing_next, start, end,
             r_start, r_day, on, keys, source, out_keys, out_source,
         )  # fmt: skip
     E = np.empty((3, count.sum()), np.int64)
     at = 0
     for k in range(n):
         c = _loan_events(
-            k, rows, first[k], first[k + 1], eday, ekind, J, owing_next, start, end,
+            k, rows, first[k], first[k + 1], tday, ttype, J, owing_next, start, end,
             r_start, r_day, on, keys, source, out_keys, out_source,
         )  # fmt: skip
         for x in range(c):
             src = out_source[x]
             E[EV_DAY, at] = (out_keys[x] >> 3) - _OFFSET
             E[EV_KIND, at] = out_keys[x] & 7
-            E[EV_AMOUNT, at] = eamount[src] if src >= 0 else 0
+            E[EV_AMOUNT, at] = amount[src] if src >= 0 else 0
             at += 1
     return count, E
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _applied(tk: Any, tday: Any, ttype: Any, keep: Any, on: int, e: int) -> bool:
+    """A repayment or write-off of a native loan, dated on or before ``on``."""
+    return tday[e] <= on and keep[tk[e]] and (ttype[e] == REPAYMENT or ttype[e] == WRITTEN_OFF)
+
+
+@njit(cache=True, nogil=True)
+def events_before(ev_start: Any, ev_count: Any, E: Any, on: int) -> Any:
+    """Per loan: how many of its events are dated before ``on`` (they come in day
+    order, so those are a prefix)."""
+    n = ev_start.shape[0]
+    out = np.empty(n, np.int64)
+    for i in range(n):
+        lo = ev_start[i]
+        out[i] = _after(E[EV_DAY], lo, lo + ev_count[i], on - 1) - lo
+    return out
+
+
+@njit(cache=True, nogil=True)
+def prefix_sums(J: Any) -> Any:
+    """``Q``: 0, then the running sums of principal, interest, fee, the daily penalty
+    and daily × first accruing day (``compiled``'s ``PC .. DPC``), in one pass."""
+    m = J.shape[1]
+    Q = np.empty((5, m + 1), np.int64)
+    pc = ic = fc = dc = dpc = 0
+    Q[PC, 0] = Q[IC, 0] = Q[FC, 0] = Q[DC, 0] = Q[DPC, 0] = 0
+    for j in range(m):
+        pc += J[PRINCIPAL_DUE, j]
+        ic += J[INTEREST_DUE, j]
+        fc += J[FEE_DUE, j]
+        dc += J[DAILY, j]
+        dpc += J[DAILY, j] * J[PENALTY_FROM, j]
+        Q[PC, j + 1] = pc
+        Q[IC, j + 1] = ic
+        Q[FC, j + 1] = fc
+        Q[DC, j + 1] = dc
+        Q[DPC, j + 1] = dpc
+    return Q

@@ -29,7 +29,7 @@ from typing import TypeVar
 import numpy as np
 
 from postloan.batch.calendar_arrays import YEAR_DENOMINATOR, DateTables, fraction_numerator
-from postloan.batch.state_kernel import compiled
+from postloan.batch.state_kernel import compiled, compiled_book
 from postloan.batch.state_kernel.book import Book
 from postloan.batch.state_kernel.dates import I64, NONE
 from postloan.domain.daycount import DayCount
@@ -134,20 +134,9 @@ class Walker:
         # the compiled loops take a few 2-D arrays (``compiled``'s row constants); the
         # book's instalment and event columns are rows of them (``prepare``)
         self.J, self.E = book.J, book.E
-        # prefix sums over every instalment, built in place (a 36M-row array each at
-        # 1M loans: temporaries would set the peak memory)
-        zero = np.zeros(1, dtype=np.int64)
-        self.Q = np.empty((5, book.due.shape[0] + 1), np.int64)
-        self.Q[:, 0] = 0
-        for row, values in ((compiled.PC, book.principal), (compiled.IC, book.interest)):
-            np.cumsum(values, out=self.Q[row, 1:])
-        for row, values in ((compiled.FC, book.fee), (compiled.DC, book.daily)):
-            np.cumsum(values, out=self.Q[row, 1:])
-        product = book.daily * book.penalty_from
-        np.cumsum(product, out=self.Q[compiled.DPC, 1:])
-        del product
+        self.Q = compiled_book.prefix_sums(_frozen(self.J))
         self.pc, self.ic, self.fc, self.dc, self.dpc = self.Q
-        first = np.minimum(book.owing_next[book.start], book.end) if n else zero[:0]
+        first = np.minimum(book.owing_next[book.start], book.end) if n else book.end.copy()
         self.S = np.zeros((compiled.STATE_ROWS, n), np.int64)
         self.F = np.zeros((2, n), bool)
         S = self.S
