@@ -126,10 +126,9 @@ def schedule_sums(
     rows, remaining, total, last, life, due3, due6, overdue = _schedule_sums(
         schedules[KEY].to_numpy(),
         _days(schedules["due_date"]),
-        *(
-            schedules[c].cast(pl.Int64).to_numpy()
-            for c in ("principal_due", "interest_due", "fee_due")
-        ),
+        schedules["principal_due"].cast(pl.Int64).to_numpy(),
+        schedules["interest_due"].cast(pl.Int64).to_numpy(),
+        schedules["fee_due"].cast(pl.Int64).to_numpy(),
         since.to_numpy(),
         n,
         _day(business_date),
