@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import polars as pl
+import pytest
 from sqlalchemy import func, insert, select
 
 from postloan.batch.pipeline import run_date
@@ -158,3 +159,16 @@ def test_first_close_inserts_and_the_rerun_upserts_the_same_current_state(store:
     assert len(first) == 47
     run_date(store, on)  # the table is full now: upserts
     assert current() == first
+
+
+def test_many_chunks_are_written_whole_and_in_order(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Several chunks of several multi-row statements each, and a remainder."""
+    monkeypatch.setattr(bulk, "CHUNK", 600)
+    borrowers = [f"B{(i * 7919) % 2003:06d}" for i in range(2003)]
+    with store.begin() as conn:
+        bulk.insert(conn, "collection_cases", cases(borrowers))
+        c = CollectionCase.__table__.c
+        got = conn.execute(select(c.borrower_id).order_by(c.case_id)).scalars().all()
+    assert got == borrowers

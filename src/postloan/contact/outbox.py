@@ -110,10 +110,24 @@ def enqueue_batch(conn: Connection, messages: Iterable[Mapping[str, Any]]) -> se
     # one multi-row insert, then the rows that kept this batch's (random) message ids
     # are the new ones: cheaper than RETURNING through SQLAlchemy for a day's batch
     table = ContactOutbox.__tablename__
-    frame = pl.DataFrame(rows, schema=_BATCH_SCHEMA)
+    frame = _batch_frame(rows, now)
     bulk.insert(conn, table, frame, tail=f"ON CONFLICT ({', '.join(KEY)}) DO NOTHING")
     sql = f"SELECT loan_id, template FROM {table} WHERE message_id {{in_values}}"
     return {(r[0], r[1]) for r in bulk.select_in(conn, sql, frame["message_id"].to_list())}
+
+
+def _batch_frame(rows: list[dict[str, Any]], now: datetime) -> pl.DataFrame:
+    """The rows as a frame. The time columns are made in Polars, not converted from a
+    time-zone-aware Python value per row (the slow part): ``not_before`` is midnight
+    UTC of the business date and ``created_at``/``updated_at`` are ``now``, as
+    :func:`_row` sets them."""
+    plain = {c: t for c, t in _BATCH_SCHEMA.items() if t != _UTC}
+    frame = pl.DataFrame({c: [r[c] for r in rows] for c in plain}, schema=plain)
+    at = pl.lit(now, dtype=_UTC)
+    midnight = pl.col("business_date").cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+    return frame.with_columns(
+        midnight.alias("not_before"), at.alias("created_at"), at.alias("updated_at")
+    ).select(list(_BATCH_SCHEMA))
 
 
 _UTC = pl.Datetime("us", "UTC")

@@ -96,15 +96,21 @@ def write_rows(conn: Connection, head: str, frame: pl.DataFrame, tail: str = "")
     cursor = conn.connection.cursor()
     try:
         for chunk in frame.iter_slices(max(CHUNK // per, 1) * per):
-            values = flat_params(chunk)
-            full = len(values) // step * step
-            if full:
-                cursor.executemany(many, [values[i : i + step] for i in range(0, full, step)])
-            if full < len(values):
-                rest = (len(values) - full) // width
-                cursor.execute(f"{head} VALUES {', '.join([group] * rest)}{end}", values[full:])
+            batch, rest = _statement_params(chunk, step)
+            if batch:
+                cursor.executemany(many, batch)
+            if rest:
+                groups = ", ".join([group] * (len(rest) // width))
+                cursor.execute(f"{head} VALUES {groups}{end}", rest)
     finally:
         cursor.close()
+
+
+def _statement_params(chunk: pl.DataFrame, step: int) -> tuple[list[list[Any]], list[Any]]:
+    """A chunk's parameters: full statements of ``step`` values, and the remainder."""
+    values = flat_params(chunk)
+    full = len(values) // step * step
+    return [values[i : i + step] for i in range(0, full, step)], values[full:]
 
 
 def upsert(
