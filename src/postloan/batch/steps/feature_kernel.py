@@ -107,8 +107,17 @@ def _txn_sums(key, pay, fail, amount, day, instalment, n, today, w3, w6, share):
     return paid, paid3, paid6, pays3, part3, part6, fail3, fail6, last_fail
 
 
+def _array(series: pl.Series) -> np.ndarray:
+    """A contiguous, read-only NumPy view or copy: Polars hands out read-only views
+    of single-chunk columns and writable copies of the others, and each flavour is
+    a separate compiled signature; one flavour means one compilation, cached."""
+    out = np.ascontiguousarray(series.to_numpy())
+    out.setflags(write=False)
+    return out
+
+
 def _days(series: pl.Series) -> np.ndarray:
-    return series.cast(pl.Date).to_physical().cast(pl.Int64).to_numpy()
+    return _array(series.cast(pl.Date).to_physical().cast(pl.Int64))
 
 
 def compiled_ok(frame: pl.DataFrame, columns: list[str]) -> bool:
@@ -124,12 +133,12 @@ def schedule_sums(
     n = overdue_since.len()
     since = overdue_since.cast(pl.Date).to_physical().cast(pl.Int64).fill_null(_NEVER)
     rows, remaining, total, last, life, due3, due6, overdue = _schedule_sums(
-        schedules[KEY].to_numpy(),
+        _array(schedules[KEY]),
         _days(schedules["due_date"]),
-        schedules["principal_due"].cast(pl.Int64).to_numpy(),
-        schedules["interest_due"].cast(pl.Int64).to_numpy(),
-        schedules["fee_due"].cast(pl.Int64).to_numpy(),
-        since.to_numpy(),
+        _array(schedules["principal_due"].cast(pl.Int64)),
+        _array(schedules["interest_due"].cast(pl.Int64)),
+        _array(schedules["fee_due"].cast(pl.Int64)),
+        _array(since),
         n,
         _day(business_date),
         WINDOWS["3m"],
@@ -172,12 +181,12 @@ def txn_sums(txns: pl.DataFrame, instalment: pl.Series, business_date: date) -> 
     already removed, without null amounts or dates; ``instalment`` by row number)."""
     n = instalment.len()
     out = _txn_sums(
-        txns[KEY].to_numpy(),
-        (txns["type"] == "repayment").to_numpy(),
-        (txns["type"] == "failed_debit").to_numpy(),
-        txns["amount"].cast(pl.Int64).to_numpy(),
+        _array(txns[KEY]),
+        _array(txns["type"] == "repayment"),
+        _array(txns["type"] == "failed_debit"),
+        _array(txns["amount"].cast(pl.Int64)),
         _days(txns["value_date"]),
-        instalment.cast(pl.Float64).fill_null(np.nan).to_numpy(),
+        _array(instalment.cast(pl.Float64).fill_null(np.nan)),
         n,
         _day(business_date),
         WINDOWS["3m"],
