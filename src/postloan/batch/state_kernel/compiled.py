@@ -68,7 +68,7 @@ OUTPUT_ROWS = 20
 # ---- calendar -----------------------------------------------------------------------
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _civil(z: int) -> tuple[int, int, int]:
     """Day number → (year, month, day) (proleptic Gregorian)."""
     z += 719468
@@ -83,7 +83,7 @@ def _civil(z: int) -> tuple[int, int, int]:
     return y, m, d
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _day_of(y: int, m: int, d: int) -> int:
     y -= 1 if m <= 2 else 0
     era = (y if y >= 0 else y - 399) // 400
@@ -94,7 +94,7 @@ def _day_of(y: int, m: int, d: int) -> int:
     return era * 146097 + doe - 719468
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def add_months(day: int, months: int) -> int:
     """``dates.add_months_days`` on one day number (``NONE``/``NEVER`` unchanged)."""
     if day <= NONE or day >= NEVER:
@@ -201,7 +201,7 @@ def _category(C: Any, dpd: int) -> int:
     return 1 if dpd > 0 else 0
 
 
-@_inline
+@njit(cache=True, nogil=True)
 def _cure_done_on(L: Any, J: Any, C: Any, i: int, cure: int) -> int:
     if C[CURE_BY_MONTHS]:
         return add_months(cure, C[CURE_MONTHS])
@@ -211,7 +211,7 @@ def _cure_done_on(L: Any, J: Any, C: Any, i: int, cure: int) -> int:
     return NEVER
 
 
-@_inline
+@njit(cache=True, nogil=True)
 def _obs_done_on(L: Any, J: Any, C: Any, i: int, anchor: int) -> int:
     if anchor == NONE:
         return NEVER
@@ -232,7 +232,7 @@ def _restructuring_on(S: Any, L: Any, RD: Any, i: int, day: int) -> bool:
     return k < L[RESTRUCTURED_END, i] and RD[k] == day
 
 
-@_inline
+@njit(cache=True, nogil=True)
 def _step_day(
     S: Any, L: Any, J: Any, C: Any, i: int, day: int, dpd: int, restructured: bool
 ) -> int:
@@ -295,7 +295,7 @@ def _quiet(S: Any, L: Any, J: Any, RD: Any, C: Any, i: int, first: int, last: in
     return not _restructuring_on(S, L, RD, i, first)
 
 
-@_inline
+@njit(cache=True, nogil=True)
 def _span(S: Any, F: Any, L: Any, J: Any, RD: Any, C: Any, i: int, first: int, last: int) -> None:
     """``Walker._span`` on one loan: classification over ``first .. last``."""
     if _restructuring_on(S, L, RD, i, first) and not F[CLOSED, i]:
@@ -370,7 +370,7 @@ def _repay(
     return 0 if stuck else money
 
 
-@_inline
+@njit(cache=True, nogil=True)
 def _write_off(S: Any, F: Any, L: Any, J: Any, Q: Any, i: int, t: int) -> None:
     if S[ADVANCE_HELD, i] > 0:
         F[FALLBACK, i] = True
@@ -460,7 +460,7 @@ def first_due_after(L: Any, J: Any, loans: Any, days: Any) -> Any:
     return out
 
 
-@_inline
+@njit(cache=True, nogil=True)
 def _probation_kept(L: Any, FB: Any, C: Any, i: int, lo: int, on: int) -> bool:
     """Whether the longer probation applies over ``lo .. on``: restructured marks
     cover every day of it (forborne probation longer), or none (shorter)."""
@@ -499,7 +499,8 @@ def finish(
     for i in range(lo, hi):
         co = S[CHARGED_OFF, i] != NONE
         if not co and not F[FALLBACK, i] and S[SEG, i] <= on - 1:
-            _span(S, F, L, J, RD, C, i, S[SEG, i], on - 1)
+            if not _quiet(S, L, J, RD, C, i, S[SEG, i], on - 1):
+                _span(S, F, L, J, RD, C, i, S[SEG, i], on - 1)
         if not co:
             _settle(S, L, J, i, on)
         since = S[SINCE_AT_CHARGE_OFF, i] if co else _since(S, L, J, C, i, on)
@@ -513,8 +514,11 @@ def finish(
         elif co:
             category, code = 4, 10 * 8
         elif not F[FALLBACK, i]:
-            both = _step_day(S, L, J, C, i, on, dpd, _restructuring_on(S, L, RD, i, on))
-            category, code = both // 256, both % 256
+            restructured = _restructuring_on(S, L, RD, i, on)
+            calm = S[CATEGORY, i] == 0 and S[ANCHOR, i] == NONE and S[CURE, i] == NONE
+            if not (calm and dpd == 0 and not restructured):  # else: normal, "current"
+                both = _step_day(S, L, J, C, i, on, dpd, restructured)
+                category, code = both // 256, both % 256
         # IFRS 9: in default, or still in probation after the last default day
         last_default = S[LAST_DEFAULT, i]
         probation = False

@@ -127,7 +127,7 @@ def _isort(keys: Any, source: Any, lo: int, hi: int) -> None:
         source[y + 1] = src
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _loan_events(
     k: int,
     rows: Any,
