@@ -71,7 +71,9 @@ def test_multi_row_inserts_and_upserts_store_every_row_once(store: Store) -> Non
     assert len(rows) == n
     first = rows[0]
     assert first[:6] == ("L000000", D, 0, date(2027, 12, 1), "关注", 10**12)
-    assert first[6].replace(tzinfo=UTC) == STAMP  # naive UTC on SQLite, aware on PostgreSQL
+    stamp = first[6]
+    assert isinstance(stamp, datetime)
+    assert stamp.replace(tzinfo=UTC) == STAMP  # naive UTC on SQLite, aware on PostgreSQL
     assert rows[1][3] is None
     # an upsert of changed values updates in place: no duplicates
     with store.begin() as conn:

@@ -363,7 +363,8 @@ def write_actions(
             }
             messages.append(({**base, "task_id": None}, message))
             continue
-        task_id = tasks.get((row.get("case_id"), row["action"]))
+        case_id = row.get("case_id")
+        task_id = None if case_id is None else tasks.get((case_id, row["action"]))
         action_rows.append({**base, "cost": 0, "status": "task", "task_id": task_id})
     fresh = enqueue_batch(conn, (m for _, m in messages))  # one statement for the day
     for action, message in messages:

@@ -234,8 +234,8 @@ def select_in(
     if conn.dialect.name == "postgresql":
         statement = sql.format(in_values="= ANY(%s)")
         for i in range(0, len(values), 100_000):
-            part = list(values[i : i + 100_000])
-            out.extend(tuple(r) for r in conn.exec_driver_sql(statement, (part,)))
+            array = list(values[i : i + 100_000])
+            out.extend(tuple(r) for r in conn.exec_driver_sql(statement, (array,)))
         return out
     mark = _placeholder(conn)
     step = max(1, min(step, _variable_limit(conn)))
