@@ -265,3 +265,12 @@ def test_null_amounts_take_the_polars_path() -> None:
     out = _features({**book, "schedules": with_null})
     assert out.height == 80
     assert out["remaining_instalments"].null_count() == 0
+
+
+def test_empty_partition_and_loans_without_rows() -> None:
+    book = _book(50, 8)
+    empty = _features({k: v.clear() for k, v in book.items()})
+    assert empty.height == 0 and empty.columns == _features(book).columns
+    bare = _features({**book, "schedules": book["schedules"].clear()})
+    assert bare["instalment_amount"].null_count() == 50  # no schedule: no instalment
+    assert bare["remaining_instalments"].to_list() == [0] * 50
