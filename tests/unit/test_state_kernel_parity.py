@@ -158,6 +158,11 @@ def loan_st(draw: st.DrawFn, edgy: bool) -> dict[str, list[dict[str, object]]]:
             )
         else:
             txns.append(_txn(loan_id, kind, amount, day))
+            if kind == "write_off" and draw(st.booleans()):
+                # money on the write-off day is not a recovery; money after it is
+                after = draw(st.sampled_from((0, 0, 1, 45)))
+                paid = draw(st.integers(1, max(1, terms.principal // 10)))
+                txns.append(_txn(loan_id, "repayment", paid, day + timedelta(days=after)))
     marks = []
     if edgy and draw(st.integers(0, 4)) == 0:
         kind = draw(
@@ -340,3 +345,38 @@ def test_result_does_not_depend_on_parts_or_arrow(monkeypatch: pytest.MonkeyPatc
         first_difference(loan_states(*some, on, POLICY), whole.join(half, on="loan_id", how="semi"))
         is None
     )
+
+
+def test_money_on_the_write_off_day_is_not_a_recovery() -> None:
+    """A repayment booked on the write-off day comes before it (same-day order) and
+    counts as paid; only money after that day is a recovery."""
+    loans, schedules, txns, marks = store_frames(
+        simulate(SimConfig.default(), loans=200, months=24, seed=3)
+    )
+    written = date(2024, 12, 31)
+    late = run_kernel(loans, schedules, txns, marks, written, POLICY).states.filter(
+        (pl.col("days_past_due") > 30) & (pl.col("status") == "active")
+    )
+    loan_id = late["loan_id"][0]  # behind on the day: the same-day money is not held
+    extra = pl.DataFrame(
+        {
+            "txn_id": ["X1", "X2", "X3"],
+            "loan_id": [loan_id] * 3,
+            "type": ["write_off", "repayment", "repayment"],
+            "amount": [0, 500, 700],
+            "value_date": [written, written, written + timedelta(days=1)],
+        }
+    )
+    extra = extra.select(
+        pl.col(c).cast(t) if c in extra.columns else pl.lit(None, t).alias(c)
+        for c, t in txns.schema.items()
+    )
+    txns = pl.concat([txns, extra]).sort("loan_id", maintain_order=True)
+    on = written + timedelta(days=30)
+    run = run_kernel(loans, schedules, txns, marks, on, POLICY)
+    assert loan_id not in run.fallback_ids
+    want = reference_states_frame(loans, schedules, txns, marks, on, POLICY)
+    assert first_difference(run.states, want) is None
+    row = run.states.filter(pl.col("loan_id") == loan_id).row(0, named=True)
+    assert row["status"] == "charged_off"
+    assert row["recovered"] == 700
