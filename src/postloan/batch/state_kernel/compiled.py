@@ -46,8 +46,6 @@ CLOSED, FALLBACK = 0, 1
 FORBORNE_START, FORBORNE_END = 6, 7
 #: ``J``, the book's per-instalment columns
 DUE, PRINCIPAL_DUE, INTEREST_DUE, FEE_DUE, PENALTY_FROM, DAILY = range(6)
-#: ``Q``, prefix sums over instalments (0, then running sums; ``Walker``)
-PC, IC, FC, DC, DPC = range(5)
 #: ``E``, events
 EV_DAY, EV_KIND, EV_AMOUNT = range(3)
 #: ``C``, the policy as integers; the allocation order follows from ``ORDER``
@@ -122,6 +120,14 @@ def _after(values: Any, lo: int, hi: int, x: int) -> int:
         else:
             hi = mid
     return lo
+
+
+@_inline
+def _range_sum(J: Any, row: int, lo: int, hi: int) -> int:
+    total = 0
+    for j in range(lo, hi):
+        total += J[row, j]
+    return total
 
 
 @_inline
@@ -348,9 +354,7 @@ def _span(S: Any, F: Any, L: Any, J: Any, RD: Any, C: Any, i: int, first: int, l
 
 
 @_inline
-def _repay(
-    S: Any, F: Any, L: Any, J: Any, N: Any, Q: Any, C: Any, i: int, t: int, amount: int
-) -> int:
+def _repay(S: Any, F: Any, L: Any, J: Any, N: Any, C: Any, i: int, t: int, amount: int) -> int:
     """A repayment; returns the money for a payoff (``> 0``: the caller settles it)."""
     money = _waterfall(S, F, L, J, N, C, i, amount, t) + S[ADVANCE_HELD, i]
     S[ADVANCE_HELD, i] = 0
@@ -360,7 +364,7 @@ def _repay(
     owed = S[RP, i] + S[RI, i] + S[RF, i] + S[RPEN, i] if has else 0
     held = min(money, owed)
     excess = money - held
-    future = S[RP, i] + Q[PC, end] - Q[PC, p + 1] if has else 0
+    future = S[RP, i] + _range_sum(J, PRINCIPAL_DUE, p + 1, end) if has else 0
     if stuck:
         F[FALLBACK, i] = True
     if excess == 0 or future == 0:
@@ -371,7 +375,7 @@ def _repay(
 
 
 @njit(cache=True, nogil=True)
-def _write_off(S: Any, F: Any, L: Any, J: Any, Q: Any, i: int, t: int) -> None:
+def _write_off(S: Any, F: Any, L: Any, J: Any, i: int, t: int) -> None:
     if S[ADVANCE_HELD, i] > 0:
         F[FALLBACK, i] = True
     _settle(S, L, J, i, t - 1)
@@ -381,9 +385,11 @@ def _write_off(S: Any, F: Any, L: Any, J: Any, Q: Any, i: int, t: int) -> None:
     k_due = max(_after(J[DUE], lo, end, t), nxt)
     k_pen = max(_after(J[PENALTY_FROM], lo, end, t - 1), nxt)
     due_now = has and J[DUE, p] <= t
-    later_penalty = t * (Q[DC, k_pen] - Q[DC, nxt]) - (Q[DPC, k_pen] - Q[DPC, nxt])
-    charges = (Q[IC, k_due] - Q[IC, nxt]) + (Q[FC, k_due] - Q[FC, nxt])
-    principal = (S[RP, i] if has else 0) + Q[PC, end] - Q[PC, nxt]
+    later_penalty = 0
+    for j in range(nxt, k_pen):
+        later_penalty += J[DAILY, j] * (t - J[PENALTY_FROM, j])
+    charges = _range_sum(J, INTEREST_DUE, nxt, k_due) + _range_sum(J, FEE_DUE, nxt, k_due)
+    principal = (S[RP, i] if has else 0) + _range_sum(J, PRINCIPAL_DUE, nxt, end)
     own = S[RI, i] + S[RF, i] + S[RPEN, i] if due_now else 0
     S[WRITTEN_OFF, i] = principal + own + charges + later_penalty
     S[PENALTY_WRITTEN_OFF, i] = (S[RPEN, i] if due_now else 0) + later_penalty
@@ -401,7 +407,6 @@ def walk(
     L: Any,
     J: Any,
     N: Any,
-    Q: Any,
     E: Any,
     RD: Any,
     C: Any,
@@ -434,14 +439,14 @@ def walk(
                 S[SINCE_LAST, i] = _since(S, L, J, C, i, t - 1)
                 S[SEG, i] = t
             if kind == REPAY:
-                money = _repay(S, F, L, J, N, Q, C, i, t, E[EV_AMOUNT, row])
+                money = _repay(S, F, L, J, N, C, i, t, E[EV_AMOUNT, row])
                 if money > 0:
                     payoff_day[i] = t
                     payoff_money[i] = money
                     stopped += 1
                     break
             elif kind == WRITE_OFF:
-                _write_off(S, F, L, J, Q, i, t)
+                _write_off(S, F, L, J, i, t)
             elif kind == ADVANCE and S[ADVANCE_HELD, i] > 0:
                 S[ADVANCE_HELD, i] = _waterfall(S, F, L, J, N, C, i, S[ADVANCE_HELD, i], t)
                 if S[ADVANCE_HELD, i] > 0:
@@ -482,7 +487,6 @@ def finish(
     L: Any,
     J: Any,
     N: Any,
-    Q: Any,
     E: Any,
     RD: Any,
     C: Any,
@@ -546,7 +550,21 @@ def finish(
         rpen = S[RPEN, i] if has else 0
         own_lt = has and pdue < on
         own_le = has and pdue <= on
-        later_penalty = (on + 1) * (Q[DC, k_pen] - Q[DC, nxt]) - (Q[DPC, k_pen] - Q[DPC, nxt])
+        # the untouched instalments after the pointer: what is due, owed, accruing
+        principal, later_penalty = rp, 0
+        overdue_p, overdue_i, overdue_f = (rp, ri, rf) if own_lt else (0, 0, 0)
+        owed_i, owed_f = (ri, rf) if own_le else (0, 0)
+        for j in range(nxt, end):
+            principal += J[PRINCIPAL_DUE, j]
+            if j < k_lt:
+                overdue_p += J[PRINCIPAL_DUE, j]
+                overdue_i += J[INTEREST_DUE, j]
+                overdue_f += J[FEE_DUE, j]
+            if j < k_le:
+                owed_i += J[INTEREST_DUE, j]
+                owed_f += J[FEE_DUE, j]
+            if j < k_pen:
+                later_penalty += J[DAILY, j] * (on + 1 - J[PENALTY_FROM, j])
         penalty = rpen + later_penalty
         # next due: the first instalment due on or after the date still owing, net of
         # what is held in advance
@@ -594,12 +612,12 @@ def finish(
         OUT[O_CATEGORY, i] = category
         OUT[O_CODE, i] = code
         OUT[O_STAGE, i] = stage
-        OUT[O_PRINCIPAL, i] = rp + Q[PC, end] - Q[PC, nxt]
-        OUT[O_OVERDUE_PRINCIPAL, i] = (rp if own_lt else 0) + Q[PC, k_lt] - Q[PC, nxt]
-        OUT[O_OVERDUE_INTEREST, i] = (ri if own_lt else 0) + Q[IC, k_lt] - Q[IC, nxt]
-        OUT[O_OVERDUE_FEE, i] = (rf if own_lt else 0) + Q[FC, k_lt] - Q[FC, nxt]
-        OUT[O_INTEREST, i] = (ri if own_le else 0) + Q[IC, k_le] - Q[IC, nxt]
-        OUT[O_FEE, i] = (rf if own_le else 0) + Q[FC, k_le] - Q[FC, nxt]
+        OUT[O_PRINCIPAL, i] = principal
+        OUT[O_OVERDUE_PRINCIPAL, i] = overdue_p
+        OUT[O_OVERDUE_INTEREST, i] = overdue_i
+        OUT[O_OVERDUE_FEE, i] = overdue_f
+        OUT[O_INTEREST, i] = owed_i
+        OUT[O_FEE, i] = owed_f
         OUT[O_PENALTY, i] = penalty
         OUT[O_PENALTY_CHARGED, i] = S[PAID_PENALTY, i] + penalty + S[PENALTY_WRITTEN_OFF, i]
         OUT[O_ADVANCE, i] = adv

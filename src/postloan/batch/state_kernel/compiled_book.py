@@ -18,18 +18,14 @@ from numba import njit
 from postloan.batch.state_kernel.compiled import (
     ADVANCE,
     DAILY,
-    DC,
-    DPC,
     DUE,
+    END,
     EV_AMOUNT,
     EV_DAY,
     EV_KIND,
-    FC,
     FEE_DUE,
-    IC,
     INTEREST_DUE,
     MARK,
-    PC,
     PENALTY_FROM,
     PRINCIPAL_DUE,
     REPAY,
@@ -292,22 +288,11 @@ def events_before(ev_start: Any, ev_count: Any, E: Any, on: int) -> Any:
 
 
 @njit(cache=True, nogil=True)
-def prefix_sums(J: Any) -> Any:
-    """``Q``: 0, then the running sums of principal, interest, fee, the daily penalty
-    and daily × first accruing day (``compiled``'s ``PC .. DPC``), in one pass."""
-    m = J.shape[1]
-    Q = np.empty((5, m + 1), np.int64)
-    pc = ic = fc = dc = dpc = 0
-    Q[PC, 0] = Q[IC, 0] = Q[FC, 0] = Q[DC, 0] = Q[DPC, 0] = 0
-    for j in range(m):
-        pc += J[PRINCIPAL_DUE, j]
-        ic += J[INTEREST_DUE, j]
-        fc += J[FEE_DUE, j]
-        dc += J[DAILY, j]
-        dpc += J[DAILY, j] * J[PENALTY_FROM, j]
-        Q[PC, j + 1] = pc
-        Q[IC, j + 1] = ic
-        Q[FC, j + 1] = fc
-        Q[DC, j + 1] = dc
-        Q[DPC, j + 1] = dpc
-    return Q
+def principal_after(L: Any, J: Any, loans: Any, first: Any) -> Any:
+    """Per loan of ``loans``: the scheduled principal of its instalments from
+    ``first`` on (the balance a payoff settles)."""
+    out = np.zeros(loans.shape[0], np.int64)
+    for q in range(loans.shape[0]):
+        for j in range(first[q], L[END, loans[q]]):
+            out[q] += J[PRINCIPAL_DUE, j]
+    return out

@@ -84,7 +84,7 @@ def finish(walker: Walker) -> tuple[dict[str, object], np.ndarray]:
     shared = walker.shared
 
     def part(lo: int, hi: int) -> None:
-        compiled.finish(*walker.args, shared[7], walker.stop, walker.on, out, lo, hi)
+        compiled.finish(*walker.args, shared[6], walker.stop, walker.on, out, lo, hi)
 
     walker.each_range(part)
     cols: dict[str, object] = {name: out[row] for name, row in _COLUMNS.items()}

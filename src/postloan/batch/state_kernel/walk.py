@@ -134,8 +134,6 @@ class Walker:
         # the compiled loops take a few 2-D arrays (``compiled``'s row constants); the
         # book's instalment and event columns are rows of them (``prepare``)
         self.J, self.E = book.J, book.E
-        self.Q = compiled_book.prefix_sums(_frozen(self.J))
-        self.pc, self.ic, self.fc, self.dc, self.dpc = self.Q
         first = np.minimum(book.owing_next[book.start], book.end) if n else book.end.copy()
         self.S = np.zeros((compiled.STATE_ROWS, n), np.int64)
         self.F = np.zeros((2, n), bool)
@@ -222,7 +220,7 @@ class Walker:
         return self.w
 
     def _shared(self) -> tuple[I64, ...]:
-        """The compiled loops' read-only arrays (``L J N Q E RD C``, then ``FB``), as
+        """The compiled loops' read-only arrays (``L J N E RD C``, then ``FB``), as
         read-only views, so the loops are typed (and cached) once."""
         b, policy = self.b, self.policy
         c, s = policy.classification, policy.ifrs9
@@ -271,7 +269,6 @@ class Walker:
             _frozen(loans),
             _frozen(self.J),
             _frozen(np.ascontiguousarray(b.owing_next)),
-            _frozen(self.Q),
             _frozen(self.E),
             _frozen(np.ascontiguousarray(b.restructured_day)),
             _frozen(rules),
@@ -280,8 +277,8 @@ class Walker:
 
     @property
     def args(self) -> tuple[I64, ...]:
-        """``compiled.walk``'s first nine arguments (``S F L J N Q E RD C``)."""
-        return (self.S, self.F, *self.shared[:7])
+        """``compiled.walk``'s first eight arguments (``S F L J N E RD C``)."""
+        return (self.S, self.F, *self.shared[:6])
 
     def _tables(self) -> DateTables:
         if self._date_tables is None:
@@ -298,7 +295,7 @@ class Walker:
         it is a partial prepayment, which re-amortizes: the loan goes to the reference."""
         b = self.b
         f = compiled.first_due_after(self.shared[0], self.shared[1], idx, t)  # not yet due
-        balance = self.pc[b.end[idx]] - self.pc[f]
+        balance = compiled_book.principal_after(self.shared[0], self.shared[1], idx, f)
         first_interest = b.interest[f]
         numer = np.zeros(idx.size, np.int64)
         denom = np.ones(idx.size, np.int64)
