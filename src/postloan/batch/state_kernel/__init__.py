@@ -133,7 +133,9 @@ def run_kernel(
             loans, schedules, transactions, marks, business_date, policy
         )
         return KernelRun(states, states["loan_id"].to_list(), 0)
-    book, fallback = prepare(loans, schedules, transactions, marks, business_date, policy)
+    book, fallback = prepare(
+        loans, schedules, transactions, marks, business_date, policy, threads=_threads_for(loans)
+    )
     cache: dict[int, LoanTerms] = {}
 
     def terms_for(row: int) -> LoanTerms:
@@ -168,6 +170,10 @@ def _threads(book: Book) -> int:
     return THREADS if book.start.shape[0] >= PART_MIN_LOANS else 1
 
 
+def _threads_for(loans: pl.DataFrame) -> int:
+    return THREADS if loans.height >= PART_MIN_LOANS else 1
+
+
 def loan_states_pair(
     loans: pl.DataFrame,
     schedules: pl.DataFrame,
@@ -199,7 +205,9 @@ def run_kernel_pair(
             KernelRun(both[1], both[1]["loan_id"].to_list(), 0),
         )
     book, fallback = prepare(
-        loans, schedules, transactions, marks, business_date, policy, day_before=True
+        *(loans, schedules, transactions, marks, business_date, policy),
+        day_before=True,
+        threads=_threads_for(loans),
     )
     cache: dict[int, LoanTerms] = {}
 

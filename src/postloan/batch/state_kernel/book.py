@@ -10,6 +10,8 @@ and the exact daily penalty rate of each loan as a fraction ``num / den``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -197,6 +199,17 @@ def _frozen(*arrays: np.ndarray) -> list[np.ndarray]:
     return out
 
 
+def _in_ranges(cuts: list[int], work: Callable[[int, int], None]) -> None:
+    """``work(lo, hi)`` for each pair of neighbouring ``cuts``, on a thread each
+    (the compiled loops release the GIL)."""
+    pairs = list(zip(cuts[:-1], cuts[1:], strict=True))
+    if len(pairs) == 1:
+        work(*pairs[0])
+        return
+    with ThreadPoolExecutor(len(pairs)) as pool:
+        list(pool.map(lambda pair: work(*pair), pairs))
+
+
 def _flag(bad: np.ndarray, k: I64, mask: np.ndarray) -> None:
     bad[k[mask]] = True
 
@@ -209,11 +222,13 @@ def prepare(
     business_date: date,
     policy: ServicingPolicy,
     day_before: bool = False,
+    threads: int = 1,
 ) -> tuple[Book, list[str]]:
     """The native book and the ids of the loans left to the reference.
 
     ``day_before``: also count each loan's failed debits up to the day before the
-    business date (``Book.failed_debits_before``, for ``loan_states_pair``)."""
+    business date (``Book.failed_debits_before``, for ``loan_states_pair``).
+    ``threads``: the compiled loops run on ranges of whole loans on this many threads."""
     on = day_number(business_date)
     base = (
         loans.select("loan_id", "annual_rate", "day_count", "disbursement_date")
@@ -304,12 +319,21 @@ def prepare(
     native = base.filter(pl.Series(keep))
     n = native.height
     disb = disb_all[keep]
-    J, owing_next, end = compiled_book.instalments(
-        *_frozen(sk, due, principal, interest, fee, disb, num[keep], den[keep]),
-        policy.penalty.grace_days + 1,
-        n,
-    )
-    del due, principal, interest, fee
+    end = np.cumsum(np.bincount(sk, minlength=n)).astype(np.int64, copy=False)
+    m = sk.shape[0]
+    J = np.empty((6, m), np.int64)
+    owing_next = np.empty(m + 1, np.int64)
+    owing_next[m] = m
+    columns = _frozen(sk, due, principal, interest, fee, disb, num[keep], den[keep], end)
+    lag = policy.penalty.grace_days + 1
+    threads = max(1, min(threads, n))
+    loan_cuts = [n * t // threads for t in range(threads + 1)]
+    row_cuts = [0] + [int(end[c - 1]) for c in loan_cuts[1:-1]] + [m]
+
+    def instalment_rows(lo: int, hi: int) -> None:
+        compiled_book.instalments(*columns[:8], lag, columns[8], J, owing_next, lo, hi)
+
+    _in_ranges(row_cuts, instalment_rows)
     start = np.empty_like(end)
     start[:1] = 0
     start[1:] = end[:-1]
@@ -327,11 +351,21 @@ def prepare(
     r_count = np.bincount(r_k, minlength=n).astype(np.int64, copy=False)
     r_start = np.zeros(n + 1, np.int64)
     np.cumsum(r_count, out=r_start[1:])
-    ev_count, E = compiled_book.events(
-        *_frozen(tk, tday, ttype, amount, new_k, keep, J, owing_next, start, end, r_start),
-        *_frozen(r_day),
-        on,
-    )
+    first, rows = compiled_book.feed_rows(*_frozen(tk, tday, ttype, new_k, keep), on, n)
+    fixed = _frozen(first, rows, tday, ttype, amount, J, owing_next, start, end, r_start, r_day)
+    ev_count = np.zeros(n, np.int64)
+
+    def loan_events(E: I64, ev_start: I64) -> None:
+        _in_ranges(
+            loan_cuts,
+            lambda lo, hi: compiled_book.events(*fixed, on, ev_count, ev_start, E, lo, hi),
+        )
+
+    loan_events(np.empty((3, 0), np.int64), ev_count)  # count each loan's events
+    ev_start = np.cumsum(ev_count) - ev_count
+    E = np.empty((3, int(ev_count.sum())), np.int64)
+    loan_events(E, ev_start)  # then write them
+    del first, rows
     del tk, tday, ttype, amount, known
     spans = _merged_spans(
         pl.DataFrame(
@@ -370,7 +404,7 @@ def prepare(
         penalty_from=J[PENALTY_FROM],
         daily=J[DAILY],
         owing_next=owing_next,
-        ev_start=np.cumsum(ev_count) - ev_count,
+        ev_start=ev_start,
         ev_count=ev_count,
         ev_day=E[EV_DAY],
         ev_kind=E[EV_KIND],

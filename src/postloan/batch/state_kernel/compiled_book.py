@@ -73,39 +73,32 @@ def instalments(
     rate_num: Any,
     rate_den: Any,
     penalty_lag: int,
-    n: int,
-) -> tuple[Any, Any, Any]:
-    """The instalment columns ``J`` (``compiled``'s rows: due, amounts, first accruing
-    day, a day's penalty on the scheduled principal), ``owing_next`` (the first
-    instalment at or after ``j`` of the same loan that owes anything, else the loan's
-    end; one sentinel slot) and each loan's end."""
-    m = sk.shape[0]
-    J = np.empty((6, m), np.int64)
-    end = np.zeros(n, np.int64)
-    for r in range(m):
+    end: Any,
+    J: Any,
+    owing_next: Any,
+    lo: int,
+    hi: int,
+) -> None:
+    """Rows ``lo .. hi - 1`` (whole loans) of the instalment columns ``J``
+    (``compiled``'s rows: due, amounts, first accruing day, a day's penalty on the
+    scheduled principal) and of ``owing_next`` (the first instalment at or after ``j``
+    of the same loan that owes anything, else the loan's ``end``)."""
+    for r in range(lo, hi):
         k = sk[r]
-        end[k] += 1
         J[DUE, r] = due[r]
         J[PRINCIPAL_DUE, r] = principal[r]
         J[INTEREST_DUE, r] = interest[r]
         J[FEE_DUE, r] = fee[r]
         J[PENALTY_FROM, r] = max(due[r] + penalty_lag, disb[k])
         J[DAILY, r] = (2 * principal[r] * rate_num[k] + rate_den[k]) // (2 * rate_den[k])
-    total = 0
-    for k in range(n):
-        total += end[k]
-        end[k] = total
-    owing_next = np.empty(m + 1, np.int64)
-    owing_next[m] = m
-    nxt = m
-    for r in range(m - 1, -1, -1):
+    nxt = hi
+    for r in range(hi - 1, lo - 1, -1):
         k = sk[r]
-        if r == m - 1 or sk[r + 1] != k:
+        if r == hi - 1 or sk[r + 1] != k:
             nxt = end[k]
         if principal[r] + interest[r] + fee[r] > 0:
             nxt = r
         owing_next[r] = nxt
-    return J, owing_next, end
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -204,35 +197,18 @@ def _loan_events(
 
 
 @njit(cache=True, nogil=True)
-def events(
-    tk: Any,
-    tday: Any,
-    ttype: Any,
-    amount: Any,
-    new_k: Any,
-    keep: Any,
-    J: Any,
-    owing_next: Any,
-    start: Any,
-    end: Any,
-    r_start: Any,
-    r_day: Any,
-    on: int,
+def feed_rows(
+    tk: Any, tday: Any, ttype: Any, new_k: Any, keep: Any, on: int, n: int
 ) -> tuple[Any, Any]:
-    """Every native loan's events in (day, kind) order, ties in the feed's order: its
-    repayments and write-offs up to ``on`` (transaction rows: loan ``tk`` before
-    renumbering, ``ttype`` a ``book.NATIVE_TXNS`` index), the held-money days and the
-    restructuring days (``r_start`` CSR over loans). Returns the count per loan and
-    ``E`` (``compiled``'s event rows)."""
-    n = start.shape[0]
-    # the feed's rows of each loan, in feed order (a stable counting sort)
+    """The repayments and write-offs of native loans up to ``on`` (transaction rows:
+    loan ``tk`` before renumbering, ``ttype`` a ``book.NATIVE_TXNS`` index), grouped
+    by loan in the feed's order (a stable counting sort): ``first`` (CSR over loans)
+    and ``rows``."""
     first = np.zeros(n + 1, np.int64)
     for e in range(tk.shape[0]):
         if _applied(tk, tday, ttype, keep, on, e):
             first[new_k[tk[e]] + 1] += 1
-    widest = 0
     for k in range(n):
-        widest = max(widest, first[k + 1])
         first[k + 1] += first[k]
     rows = np.empty(first[n], np.int64)
     fill = first[:n].copy()
@@ -241,32 +217,55 @@ def events(
             k = new_k[tk[e]]
             rows[fill[k]] = e
             fill[k] += 1
-    widest_r = 0
-    for k in range(n):
-        widest_r = max(widest_r, r_start[k + 1] - r_start[k])
-    size = 2 * widest + widest_r
-    keys, source = np.empty(size, np.int64), np.empty(size, np.int64)
-    out_keys, out_source = np.empty(size, np.int64), np.empty(size, np.int64)
-    count = np.zeros(n, np.int64)
-    for k in range(n):
-        count[k] = _loan_events(
-            k, rows, first[k], first[k + 1], tday, ttype, J, owing_next, start, end,
-            r_start, r_day, on, keys, source, out_keys, out_source,
-        )  # fmt: skip
-    E = np.empty((3, count.sum()), np.int64)
-    at = 0
-    for k in range(n):
+    return first, rows
+
+
+@njit(cache=True, nogil=True)
+def events(
+    first: Any,
+    rows: Any,
+    tday: Any,
+    ttype: Any,
+    amount: Any,
+    J: Any,
+    owing_next: Any,
+    start: Any,
+    end: Any,
+    r_start: Any,
+    r_day: Any,
+    on: int,
+    count: Any,
+    ev_start: Any,
+    E: Any,
+    lo: int,
+    hi: int,
+) -> None:
+    """Loans ``lo .. hi - 1``' events in (day, kind) order, ties in the feed's order:
+    their repayments and write-offs (``feed_rows``), held-money days and
+    restructuring days (``r_start`` CSR over loans). With ``E`` empty, counts them
+    into ``count``; else writes them to ``E`` (``compiled``'s event rows) from
+    ``ev_start``."""
+    widest = 0
+    for k in range(lo, hi):
+        widest = max(widest, 2 * (first[k + 1] - first[k]) + r_start[k + 1] - r_start[k])
+    keys, source = np.empty(widest, np.int64), np.empty(widest, np.int64)
+    out_keys, out_source = np.empty(widest, np.int64), np.empty(widest, np.int64)
+    write = E.shape[1] > 0
+    for k in range(lo, hi):
         c = _loan_events(
             k, rows, first[k], first[k + 1], tday, ttype, J, owing_next, start, end,
             r_start, r_day, on, keys, source, out_keys, out_source,
         )  # fmt: skip
+        if not write:
+            count[k] = c
+            continue
+        at = ev_start[k]
         for x in range(c):
             src = out_source[x]
             E[EV_DAY, at] = (out_keys[x] >> 3) - _OFFSET
             E[EV_KIND, at] = out_keys[x] & 7
             E[EV_AMOUNT, at] = amount[src] if src >= 0 else 0
             at += 1
-    return count, E
 
 
 @njit(cache=True, nogil=True, inline="always")
