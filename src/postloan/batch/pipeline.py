@@ -29,7 +29,8 @@ import os
 import secrets
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -49,6 +50,8 @@ from postloan.batch.book import (
     refresh_book,
     split_borrowers,
 )
+from postloan.batch.current_stage import MIN_ROWS as STAGE_MIN_ROWS
+from postloan.batch.current_stage import StagedCurrent, current_rows
 from postloan.batch.engines import compute_state_pair, compute_states
 from postloan.batch.spill import DateFrames, Spill
 from postloan.batch.steps import (
@@ -523,10 +526,14 @@ def _commit(
     steps' commit hooks, watermark, run record. Returns the number of events."""
     events = 0
     timer = timer or _Timer()
-    with store.begin() as conn:
+    staged = _stage_current(store, business_date, spill, now, inputs)
+    with _transaction(store, staged) as conn:
         checkpoint("db:upsert", business_date)
         mark = last_closed_business_date(conn)
-        if mark is None or business_date >= mark:  # an older date never rewinds current state
+        # the worker's rows are copied at the end, if the table is still empty
+        copy = staged is not None and _first_write(conn, mark, business_date, inputs)
+        if (mark is None or business_date >= mark) and not copy:
+            # an older date never rewinds current state
             _upsert_current(conn, business_date, spill, now, inputs, mark)
         timer.lap("db:state")
         if "events" in spill:
@@ -542,6 +549,11 @@ def _commit(
             checkpoint(f"db:commit:{step.name}", business_date)
             step.commit(conn, context)
             timer.lap(f"db:{step.name}")
+        if copy:
+            assert staged is not None
+            if not staged.copy_into(conn, "loan_state_current"):  # the worker failed
+                _upsert_current(conn, business_date, spill, now, inputs, mark)
+            timer.lap("db:state")
         if mark is None:
             conn.execute(
                 insert(t.Watermark).values(
@@ -584,9 +596,7 @@ def _upsert_current(
     only the loans whose state changed are written, and one UPDATE moves the
     others' business date."""
     # SQLAlchemy keeps SQLite datetimes as naive UTC text; PostgreSQL takes the value
-    stamp: object = now
-    if conn.dialect.name == "sqlite":
-        stamp = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    stamp: object = _sqlite_stamp(now) if conn.dialect.name == "sqlite" else now
     yesterday = business_date - timedelta(days=1)
     changed_only = mark == yesterday and inputs.prev_path is not None
     if changed_only:
@@ -599,12 +609,11 @@ def _upsert_current(
     # can conflict: plain INSERTs skip the conflict clause's work per row
     empty = not changed_only and _is_empty(conn, "loan_state_current")
     for piece in spill.pieces("state", list(CURRENT_COLUMNS)):
-        current = piece.with_columns(pl.col("ifrs9_stage").cast(pl.Int32))
+        current = current_rows(piece, stamp)
         if changed_only:
             before = inputs.prev_slice(piece.select("loan_id"), compared)
             before = before.with_columns(pl.col("ifrs9_stage").cast(pl.Int32))
             current = current.join(before, on=compared, how="anti", nulls_equal=True)
-        current = current.with_columns(pl.lit(stamp).alias("updated_at"))
         if empty:
             bulk_insert(conn, "loan_state_current", current)
         else:
@@ -613,6 +622,55 @@ def _upsert_current(
 
 def _is_empty(conn: Connection, table: str) -> bool:
     return conn.exec_driver_sql(f"SELECT 1 FROM {table} LIMIT 1").first() is None
+
+
+def _sqlite_stamp(now: datetime) -> str:
+    return now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _first_write(conn: Connection, mark: date | None, business_date: date, inputs: _Inputs) -> bool:
+    """Whether this close writes every loan's row into an empty ``loan_state_current``
+    (not an older date, not a daily run of changed rows, nothing there yet)."""
+    if mark is not None and business_date < mark:
+        return False
+    if mark == business_date - timedelta(days=1) and inputs.prev_path is not None:
+        return False
+    return _is_empty(conn, "loan_state_current")
+
+
+def _stage_current(
+    store: Store, business_date: date, spill: Spill, now: datetime, inputs: _Inputs
+) -> StagedCurrent | None:
+    """On SQLite, a first write of many rows: start the worker that writes them ahead
+    (:mod:`postloan.batch.current_stage`); None otherwise."""
+    if store.dialect != "sqlite" or "state" not in spill:
+        return None
+    if spill.height("state") < STAGE_MIN_ROWS:
+        return None
+    with store.engine.connect() as conn:
+        if not _first_write(conn, last_closed_business_date(conn), business_date, inputs):
+            return None
+    columns = [*CURRENT_COLUMNS, "updated_at"]
+    target = spill.root / "loan_state_current.sqlite"
+    return StagedCurrent.start(spill.files("state"), target, columns, _sqlite_stamp(now))
+
+
+@contextmanager
+def _transaction(store: Store, staged: StagedCurrent | None) -> Iterator[Connection]:
+    """The close's one transaction; with ``staged``, its scratch file attached before
+    the transaction begins and detached after it ends."""
+    if staged is None:
+        with store.begin() as conn:
+            yield conn
+        return
+    with store.engine.connect() as conn:
+        staged.attach(conn)
+        conn.commit()  # ATTACH ran outside any database transaction
+        try:
+            with conn.begin():
+                yield conn
+        finally:
+            staged.detach(conn)
 
 
 def run_range(

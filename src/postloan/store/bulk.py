@@ -34,8 +34,11 @@ def _placeholder(conn: Connection) -> str:
 def driver_frame(conn: Connection, frame: pl.DataFrame) -> pl.DataFrame:
     """Dates and datetimes as text for SQLite, exactly as SQLAlchemy stores them there
     (``YYYY-MM-DD``; ``YYYY-MM-DD HH:MM:SS.ffffff``, time-zone-aware values in UTC)."""
-    if conn.dialect.name != "sqlite":
-        return frame
+    return sqlite_frame(frame) if conn.dialect.name == "sqlite" else frame
+
+
+def sqlite_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """:func:`driver_frame` for SQLite."""
     converted = []
     for name, dtype in frame.schema.items():
         if dtype == pl.Date:
