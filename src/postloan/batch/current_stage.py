@@ -50,6 +50,7 @@ class StagedCurrent:
         self.path = path
         self.columns = columns
         self.process = process
+        self.attached = False
 
     @classmethod
     def start(cls, pieces: list[Path], path: Path, columns: list[str], stamp: str) -> StagedCurrent:
@@ -65,6 +66,7 @@ class StagedCurrent:
 
     def attach(self, conn: Connection) -> None:
         conn.exec_driver_sql(f"ATTACH DATABASE ? AS {ALIAS}", (str(self.path),))
+        self.attached = True
 
     def copy_into(self, conn: Connection, table: str) -> bool:
         """Wait for the worker and copy its rows into ``table``; False if it failed."""
@@ -81,8 +83,10 @@ class StagedCurrent:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
-        conn.exec_driver_sql(f"DETACH DATABASE {ALIAS}")
-        conn.commit()
+        if self.attached:
+            conn.exec_driver_sql(f"DETACH DATABASE {ALIAS}")
+            conn.commit()
+            self.attached = False
         self.path.unlink(missing_ok=True)
 
 

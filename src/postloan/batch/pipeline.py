@@ -664,13 +664,13 @@ def _transaction(store: Store, staged: StagedCurrent | None) -> Iterator[Connect
             yield conn
         return
     with store.engine.connect() as conn:
-        staged.attach(conn)
-        conn.commit()  # ATTACH ran outside any database transaction
         try:
+            staged.attach(conn)
+            conn.commit()  # ATTACH ran outside any database transaction
             with conn.begin():
                 yield conn
         finally:
-            staged.detach(conn)
+            staged.detach(conn)  # also stops a worker still running
 
 
 def run_range(
