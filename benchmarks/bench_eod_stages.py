@@ -137,7 +137,10 @@ def measure(work: Path, book: Path, out: Path, on: date) -> dict[str, Any]:
     lap("snapshots")
     spill.remove()
     counted = [k for k in wall if not k.startswith("cached")]
+    import postloan
+
     return {
+        "package": str(Path(postloan.__file__).parent),
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "wall_s": {k: round(v, 3) for k, v in wall.items()},
         "cpu_s": {k: round(v, 3) for k, v in cpu.items()},
@@ -211,7 +214,7 @@ def main() -> None:
         work = tmp / "work"
         work.mkdir()
         on = child(["--_prepare", str(src), str(work), str(ns.partitions)], env)["on"]
-        old_src = baseline_src(ns.baseline, tmp / "baseline")
+        old_src = baseline_src(ns.baseline, tmp / "baseline-src")
         old_env = {**env, "PYTHONPATH": str(old_src)}
         old_book = tmp / "baseline-book"  # the baseline's own mirror format
         child(["--_mirror", str(src), str(old_book), str(ns.partitions)], old_env)
@@ -221,7 +224,7 @@ def main() -> None:
                 ("baseline", old_env, old_book),
                 ("current", env, work / "book"),
             ):
-                out = tmp / side
+                out = tmp / f"out-{side}"
                 shutil.rmtree(out, ignore_errors=True)
                 runs[side].append(
                     child(["--_measure", str(work), str(book), str(out), on], side_env)
@@ -235,7 +238,9 @@ def main() -> None:
             "runs": runs,
             "best_total_wall_s": {k: min(r["total_wall_s"] for r in v) for k, v in runs.items()},
             "best_total_cpu_s": {k: min(r["total_cpu_s"] for r in v) for k, v in runs.items()},
-            "same_rows": same_rows(tmp / "baseline" / "snapshots", tmp / "current" / "snapshots"),
+            "same_rows": same_rows(
+                tmp / "out-baseline" / "snapshots", tmp / "out-current" / "snapshots"
+            ),
         }
         print(json.dumps(report, indent=2))  # noqa: T201
     finally:
