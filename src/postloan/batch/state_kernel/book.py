@@ -10,8 +10,6 @@ and the exact daily penalty rate of each loan as a fraction ``num / den``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -33,6 +31,7 @@ from postloan.batch.state_kernel.compiled import (
     PRINCIPAL_DUE,
 )
 from postloan.batch.state_kernel.dates import I64, NEVER, day_number
+from postloan.batch.state_kernel.ranges import cuts, frozen, in_ranges
 from postloan.domain.daycount import DayCount
 from postloan.domain.errors import PostLoanError
 from postloan.domain.marks import MarkKind
@@ -188,28 +187,6 @@ def _codes(values: pl.Series, names: tuple[str, ...]) -> I64:
     return out
 
 
-def _frozen(*arrays: np.ndarray) -> list[np.ndarray]:
-    """Read-only, contiguous views: the compiled loops are typed (and cached) once,
-    whether a frame gave writable arrays or not."""
-    out = []
-    for x in arrays:
-        view = np.ascontiguousarray(x).view()
-        view.setflags(write=False)
-        out.append(view)
-    return out
-
-
-def _in_ranges(cuts: list[int], work: Callable[[int, int], None]) -> None:
-    """``work(lo, hi)`` for each pair of neighbouring ``cuts``, on a thread each
-    (the compiled loops release the GIL)."""
-    pairs = list(zip(cuts[:-1], cuts[1:], strict=True))
-    if len(pairs) == 1:
-        work(*pairs[0])
-        return
-    with ThreadPoolExecutor(len(pairs)) as pool:
-        list(pool.map(lambda pair: work(*pair), pairs))
-
-
 def _flag(bad: np.ndarray, k: I64, mask: np.ndarray) -> None:
     bad[k[mask]] = True
 
@@ -293,7 +270,7 @@ def prepare(
     interest = sc["interest_due"].fill_null(0).to_numpy().astype(np.int64, copy=False)
     fee = sc["fee_due"].fill_null(0).to_numpy().astype(np.int64, copy=False)
     broken, sizes_all, p_sum = compiled_book.check_schedules(
-        *_frozen(sk, seq, due, principal, interest, fee, nulls.to_numpy()), n
+        *frozen(sk, seq, due, principal, interest, fee, nulls.to_numpy()), n
     )
     bad |= broken | (sizes_all == 0)
 
@@ -324,16 +301,15 @@ def prepare(
     J = np.empty((6, m), np.int64)
     owing_next = np.empty(m + 1, np.int64)
     owing_next[m] = m
-    columns = _frozen(sk, due, principal, interest, fee, disb, num[keep], den[keep], end)
+    columns = frozen(sk, due, principal, interest, fee, disb, num[keep], den[keep], end)
     lag = policy.penalty.grace_days + 1
-    threads = max(1, min(threads, n))
-    loan_cuts = [n * t // threads for t in range(threads + 1)]
+    loan_cuts = cuts(n, threads)
     row_cuts = [0] + [int(end[c - 1]) for c in loan_cuts[1:-1]] + [m]
 
     def instalment_rows(lo: int, hi: int) -> None:
         compiled_book.instalments(*columns[:8], lag, columns[8], J, owing_next, lo, hi)
 
-    _in_ranges(row_cuts, instalment_rows)
+    in_ranges(row_cuts, instalment_rows)
     start = np.empty_like(end)
     start[:1] = 0
     start[1:] = end[:-1]
@@ -351,12 +327,12 @@ def prepare(
     r_count = np.bincount(r_k, minlength=n).astype(np.int64, copy=False)
     r_start = np.zeros(n + 1, np.int64)
     np.cumsum(r_count, out=r_start[1:])
-    first, rows = compiled_book.feed_rows(*_frozen(tk, tday, ttype, new_k, keep), on, n)
-    fixed = _frozen(first, rows, tday, ttype, amount, J, owing_next, start, end, r_start, r_day)
+    first, rows = compiled_book.feed_rows(*frozen(tk, tday, ttype, new_k, keep), on, n)
+    fixed = frozen(first, rows, tday, ttype, amount, J, owing_next, start, end, r_start, r_day)
     ev_count = np.zeros(n, np.int64)
 
     def loan_events(E: I64, ev_start: I64) -> None:
-        _in_ranges(
+        in_ranges(
             loan_cuts,
             lambda lo, hi: compiled_book.events(*fixed, on, ev_count, ev_start, E, lo, hi),
         )

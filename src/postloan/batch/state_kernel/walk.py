@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TypeVar
@@ -32,6 +31,7 @@ from postloan.batch.calendar_arrays import YEAR_DENOMINATOR, DateTables, fractio
 from postloan.batch.state_kernel import compiled, compiled_book
 from postloan.batch.state_kernel.book import Book
 from postloan.batch.state_kernel.dates import I64, NONE
+from postloan.batch.state_kernel.ranges import cuts, frozen, in_ranges
 from postloan.domain.daycount import DayCount
 from postloan.domain.policy import Component, CureRule, ServicingPolicy
 from postloan.domain.prepayment import payoff
@@ -40,14 +40,6 @@ from postloan.domain.schedule import Instalment, LoanTerms
 T = TypeVar("T")
 
 _EPOCH = date(1970, 1, 1)
-
-
-def _frozen(x: I64) -> I64:
-    """A read-only view: the compiled walk is typed (and cached) once for read-only
-    inputs, whether or not the frame gave writable arrays."""
-    out: I64 = x.view()
-    out.setflags(write=False)
-    return out
 
 
 @dataclass(slots=True)
@@ -168,17 +160,9 @@ class Walker:
         self.shared = self._shared()
 
     def each_range(self, work: Callable[[int, int], T], size: int | None = None) -> list[T]:
-        """``work(lo, hi)`` over ``0 .. size`` (default: every loan) cut into one
-        contiguous range per thread; each loan is in one range, so threads never
-        touch the same loan's state."""
-        size = self.S.shape[1] if size is None else size
-        count = max(1, min(self.threads, size))
-        cuts = [size * k // count for k in range(count + 1)]
-        ranges = list(zip(cuts[:-1], cuts[1:], strict=True))
-        if count == 1:
-            return [work(*ranges[0])]
-        with ThreadPoolExecutor(count) as pool:
-            return list(pool.map(lambda r: work(*r), ranges))
+        """``work(lo, hi)`` over ``0 .. size`` (default: every loan), a contiguous range
+        per thread; each loan is in one range, so threads never touch the same loan."""
+        return in_ranges(cuts(self.S.shape[1] if size is None else size, self.threads), work)
 
     def fork(self, on: int, stop: I64, failed_debits: I64) -> Walker:
         """A walker on an earlier date ``on`` sharing the book, with a copy of this
@@ -266,13 +250,8 @@ class Walker:
             )
         )
         return (
-            _frozen(loans),
-            _frozen(self.J),
-            _frozen(np.ascontiguousarray(b.owing_next)),
-            _frozen(self.E),
-            _frozen(np.ascontiguousarray(b.restructured_day)),
-            _frozen(rules),
-            _frozen(np.stack((b.forborne_lo, b.forborne_hi))),
+            *frozen(loans, self.J, b.owing_next, self.E, b.restructured_day, rules),
+            *frozen(np.stack((b.forborne_lo, b.forborne_hi))),
         )
 
     @property
