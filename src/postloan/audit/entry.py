@@ -13,11 +13,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from json.encoder import encode_basestring as _quote
 from typing import Any
 
 from postloan.domain.errors import ValidationError
@@ -63,17 +64,21 @@ def _json_default(value: object) -> object:
 def canonical_json(value: object) -> bytes:
     """Sorted keys, no whitespace, UTF-8 (not ASCII-escaped)."""
     try:
-        text = json.dumps(
-            value,
-            sort_keys=True,
-            separators=(",", ":"),
-            ensure_ascii=False,
-            allow_nan=False,
-            default=_json_default,
-        )
+        text = _CANONICAL.encode(value)
     except ValueError as err:  # NaN/Infinity, circular data
         raise ValidationError(f"audit data is not canonical JSON ({err})") from None
     return text.encode("utf-8")
+
+
+#: ``json.dumps(value, **these options)`` is ``JSONEncoder(**options).encode(value)``: one
+#: encoder made once gives the same text without building an encoder per call.
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True,
+    separators=(",", ":"),
+    ensure_ascii=False,
+    allow_nan=False,
+    default=_json_default,
+)
 
 
 def digest(value: Mapping[str, Any] | None) -> str | None:
@@ -81,17 +86,22 @@ def digest(value: Mapping[str, Any] | None) -> str | None:
     if value is None:
         return None
     _refuse_personal_keys(value)
-    return hashlib.sha256(canonical_json(dict(value))).hexdigest()
+    plain = value if type(value) is dict else dict(value)
+    return hashlib.sha256(canonical_json(plain)).hexdigest()
+
+
+#: Value types that are never a Mapping (skips the slower ``isinstance`` ABC check).
+_FLAT = frozenset({str, int, bool, float, type(None), list, tuple, date, datetime, Decimal})
 
 
 def _refuse_personal_keys(value: Mapping[str, Any]) -> None:
     for key, inner in value.items():
-        if str(key).lower() in PII_KEYS:
+        if (key if type(key) is str else str(key)).lower() in PII_KEYS:
             raise ValidationError(
                 f"audit before/after must not hold personal data ({key!r}); "
                 "pass the borrower id or a token instead"
             )
-        if isinstance(inner, Mapping):
+        if type(inner) not in _FLAT and isinstance(inner, Mapping):
             _refuse_personal_keys(inner)
 
 
@@ -114,19 +124,90 @@ def check_event(event: AuditEvent) -> None:
 def entry_bytes(seq: int, event: AuditEvent, at: str) -> bytes:
     """The canonical entry of ``event`` recorded as number ``seq`` at ISO time ``at``."""
     check_event(event)
-    return canonical_json(
-        {
-            "v": ENTRY_VERSION,
-            "seq": seq,
-            "actor": event.actor,
-            "role": event.role,
-            "action": event.action,
-            "object_type": event.object_type,
-            "object_id": event.object_id,
-            "before_digest": digest(event.before),
-            "after_digest": digest(event.after),
-            "reason": event.reason,
-            "at": at,
-            "business_date": event.business_date.isoformat() if event.business_date else None,
-        }
+    return _entry(seq, event, at)
+
+
+def entries_bytes(first_seq: int, events: Sequence[AuditEvent], at: str) -> list[bytes]:
+    """``[entry_bytes(first_seq + i, e, at) for i, e in enumerate(events)]``, the same bytes
+    and the same first error, faster for a batch: an event with the very same actor,
+    role, action and object type objects as the last fully checked one has only its
+    object id and reason checked again."""
+    out: list[bytes] = []
+    last: AuditEvent | None = None
+    for offset, event in enumerate(events):
+        if (
+            last is not None
+            and event.actor is last.actor
+            and event.role is last.role
+            and event.action is last.action
+            and event.object_type is last.object_type
+            and type(event.object_id) is str
+            and event.object_id.strip()
+            and len(event.object_id) <= 200
+            and not (event.reason and _PII_TEXT.search(event.reason))
+        ):
+            pass  # the head passed check_event already; object id and reason are fine
+        else:
+            check_event(event)
+            last = event
+        out.append(_entry(first_seq + offset, event, at))
+    return out
+
+
+def _entry(seq: int, event: AuditEvent, at: str) -> bytes:
+    """The entry of a checked event. Its canonical JSON is written field by field (keys in
+    sorted order, strings escaped by the same function ``json.dumps`` uses) when every
+    value is a plain str, int or None; anything else goes through :func:`canonical_json`."""
+    before, after = digest(event.before), digest(event.after)
+    day = event.business_date.isoformat() if event.business_date else None
+    reason = event.reason
+    if (
+        type(seq) is not int
+        or type(at) is not str
+        or not (reason is None or type(reason) is str)
+        or not (day is None or type(day) is str)
+    ):
+        return canonical_json(
+            {
+                "v": ENTRY_VERSION,
+                "seq": seq,
+                "actor": event.actor,
+                "role": event.role,
+                "action": event.action,
+                "object_type": event.object_type,
+                "object_id": event.object_id,
+                "before_digest": before,
+                "after_digest": after,
+                "reason": reason,
+                "at": at,
+                "business_date": day,
+            }
+        )
+    text = "".join(
+        (
+            '{"action":',
+            _quote(event.action),
+            ',"actor":',
+            _quote(event.actor),
+            ',"after_digest":',
+            "null" if after is None else f'"{after}"',
+            ',"at":',
+            _quote(at),
+            ',"before_digest":',
+            "null" if before is None else f'"{before}"',
+            ',"business_date":',
+            "null" if day is None else _quote(day),
+            ',"object_id":',
+            _quote(event.object_id),
+            ',"object_type":',
+            _quote(event.object_type),
+            ',"reason":',
+            "null" if reason is None else _quote(reason),
+            ',"role":',
+            _quote(event.role),
+            ',"seq":',
+            int.__repr__(seq),
+            f',"v":{ENTRY_VERSION}}}',
+        )
     )
+    return text.encode("utf-8")

@@ -18,7 +18,7 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy import ColumnElement, Connection, Dialect, Engine
 
-from postloan.audit.entry import AuditEvent, entry_bytes
+from postloan.audit.entry import AuditEvent, entries_bytes
 from postloan.audit.merkle import append_leaf
 from postloan.audit.verifier import HASH_SIZE, leaf_hash
 from postloan.store.tables_audit import AuditEntry
@@ -212,11 +212,15 @@ def _build(
     """The rows of ``events`` appended to a tree of ``size`` with ``frontier``."""
     entries: list[dict[str, Any]] = []
     nodes: list[tuple[int, int, bytes]] = []
-    for offset, event in enumerate(events):
+    days: dict[date, Any] = {}  # the driver value of each business date, converted once
+    texts = entries_bytes(size + 1, events, at)
+    for offset, (event, entry) in enumerate(zip(events, texts, strict=True)):
         seq = size + offset + 1
-        entry = entry_bytes(seq, event, at)
         leaf = leaf_hash(entry)
         append_leaf(frontier, seq - 1, leaf, nodes)
+        day = event.business_date
+        if day and day not in days:
+            days[day] = sql.day(day)
         entries.append(
             {
                 "id": seq,
@@ -226,7 +230,7 @@ def _build(
                 "action": event.action,
                 "object_type": event.object_type,
                 "object_id": event.object_id,
-                "business_date": sql.day(event.business_date) if event.business_date else None,
+                "business_date": days[day] if day else None,
             }
         )
     return _Built(entries, nodes, b"".join(frontier))
