@@ -318,68 +318,97 @@ def write_actions(
     settings: CollectionsSettings,
     report: DayReport,
 ) -> None:
+    """Tasks, outbox messages and one ``collection_actions`` row per planned action: the
+    human actions' rows first, then the messages', each in plan order. Read a column
+    at a time (no dict per plan row): a day plans tens of thousands of messages."""
     from postloan.contact.outbox import enqueue_batch
 
-    planned = plan["loan_id"].implode()
-    facts = {
-        r["loan_id"]: r
-        for r in frame.filter(pl.col("loan_id").is_in(planned))
-        .select(
-            "loan_id", "next_due_date", "next_due_amount", "overdue_amount", "currency", "balance"
+    known = frame.filter(pl.col("loan_id").is_in(plan["loan_id"].implode()))
+    fact_columns = ("next_due_date", "next_due_amount", "overdue_amount", "currency")
+    values = zip(*(known[c].to_list() for c in fact_columns), strict=True)
+    facts = dict(zip(known["loan_id"].to_list(), values, strict=True))
+    col = {c: plan[c].to_list() for c in plan.columns}
+    if "case_id" not in col:
+        col["case_id"] = [None] * plan.height
+    human = [
+        i for i, action in enumerate(col["action"]) if ACTION_TYPES[action].kind != "automated"
+    ]
+    tasks = _tasks(
+        conn, [{c: col[c][i] for c in col} for i in human], business_date, settings, report
+    )
+    action_rows: list[tuple[Any, ...]] = []
+    messages: list[dict[str, Any]] = []
+    sent: list[tuple[Any, ...]] = []  # the messages' action rows, without cost and status
+    wanted: dict[str, tuple[str, ...]] = {}  # template → the variables it is sent
+    for i, (loan_id, action, template) in enumerate(
+        zip(col["loan_id"], col["action"], col["template"], strict=True)
+    ):
+        kind = ACTION_TYPES[action]
+        case_id = col["case_id"][i]
+        base = (
+            loan_id,
+            col["borrower_id"][i],
+            case_id,
+            business_date,
+            action,
+            kind.kind,
+            template,
+            col["segment"][i],
+            col["strategy_version"][i],
+            col["group"][i],
+            col["days_past_due"][i],
         )
-        .iter_rows(named=True)
-    }
-    rows = list(plan.iter_rows(named=True))
-    tasks = _tasks(conn, rows, business_date, settings, report)
-    action_rows: list[dict[str, Any]] = []
-    messages: list[tuple[dict[str, Any], dict[str, Any]]] = []  # (action row, message)
-    for row in rows:
-        kind = ACTION_TYPES[row["action"]]
-        base = {
-            "loan_id": row["loan_id"],
-            "borrower_id": row["borrower_id"],
-            "case_id": row.get("case_id"),
-            "business_date": business_date,
-            "action": row["action"],
-            "kind": kind.kind,
-            "template": row["template"],
-            "segment": row["segment"],
-            "strategy_version": row["strategy_version"],
-            "group": row["group"],
-            "days_past_due": row["days_past_due"],
-        }
-        report.actions[row["action"]] = report.actions.get(row["action"], 0) + 1
+        report.actions[action] = report.actions.get(action, 0) + 1
         if kind.kind == "automated":
-            message = {
-                "loan_id": row["loan_id"],
-                "borrower_id": row["borrower_id"],
-                "template": row["template"],
-                "channel": kind.channel or "sms",
-                "business_date": business_date,
-                "step": STEP,
-                "variables": _variables({**facts[row["loan_id"]], **row}, row["template"]),
-                "strategy_version": row["strategy_version"],
-                "group": row["group"],
+            if template not in wanted:
+                wanted[template] = _variable_names(template)
+            due_date, due_amount, overdue, currency = facts[loan_id]
+            offered = {
+                "due_date": due_date,
+                "amount_due": int(due_amount or 0),
+                "days_past_due": int(col["days_past_due"][i]),
+                "amount_overdue": int(overdue or 0),
+                "currency": currency or "CNY",
             }
-            messages.append(({**base, "task_id": None}, message))
+            messages.append(
+                {
+                    "loan_id": loan_id,
+                    "borrower_id": col["borrower_id"][i],
+                    "template": template,
+                    "channel": kind.channel or "sms",
+                    "business_date": business_date,
+                    "step": STEP,
+                    "variables": {k: offered[k] for k in wanted[template]},
+                    "strategy_version": col["strategy_version"][i],
+                    "group": col["group"][i],
+                }
+            )
+            sent.append(base)
             continue
-        case_id = row.get("case_id")
-        task_id = None if case_id is None else tasks.get((case_id, row["action"]))
-        action_rows.append({**base, "cost": 0, "status": "task", "task_id": task_id})
-    fresh = enqueue_batch(conn, (m for _, m in messages))  # one statement for the day
-    for action, message in messages:
-        new = (message["loan_id"], message["template"]) in fresh
+        task_id = None if case_id is None else tasks.get((case_id, action))
+        action_rows.append((*base, task_id, 0, "task"))
+    fresh = enqueue_batch(conn, messages)  # one statement for the day
+    for base in sent:
+        new = (base[0], base[6]) in fresh
         report.messages += int(new)
-        cost = settings.costs.get(action["action"], 0) if new else 0
-        status = "enqueued" if new else "duplicate"
-        action_rows.append({**action, "cost": cost, "status": status})
+        cost = settings.costs.get(base[4], 0) if new else 0
+        action_rows.append((*base, None, cost, "enqueued" if new else "duplicate"))
     if action_rows:
         bulk.insert(
             conn,
             sv.ACTIONS.name,
-            pl.DataFrame(action_rows, schema=_ACTION_SCHEMA),
+            pl.DataFrame(action_rows, schema=_ACTION_SCHEMA, orient="row"),
             tail="ON CONFLICT (loan_id, action, business_date, template) DO NOTHING",
         )
+
+
+def _variable_names(template: str) -> tuple[str, ...]:
+    """The variables :func:`_variables` gives ``template``, in its order."""
+    from postloan.contact.catalog import REQUIRED
+
+    need = REQUIRED.get(template, frozenset())
+    offered = ("due_date", "amount_due", "days_past_due", "amount_overdue", "currency")
+    return tuple(k for k in offered if k in need or k == "currency")
 
 
 _ACTION_SCHEMA: dict[str, pl.DataType] = {
