@@ -10,7 +10,6 @@ by the business date, so re-running a date creates nothing new.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 from sqlalchemy import Connection, func, select, update
 
+from postloan.audit import AuditEvent, record_many
 from postloan.collections import service as sv
 from postloan.collections.activation import active_strategy
 from postloan.collections.assignment import TaskToAssign, balance, queue_name
@@ -64,22 +64,24 @@ def _audit_many(conn: Connection, events: list[tuple[Any, ...]]) -> None:
     record_many(conn, [AuditEvent(*e) for e in events])
 
 
+_OPEN_CASES = "SELECT open_key, case_id FROM collection_cases WHERE open_key IS NOT NULL"
+_OPEN_CASE_LOANS = (
+    "SELECT collection_case_loans.loan_id, collection_cases.case_id, "
+    "collection_cases.borrower_id FROM collection_case_loans JOIN collection_cases "
+    "ON collection_cases.case_id = collection_case_loans.case_id "
+    "WHERE collection_cases.open_key IS NOT NULL"
+)
+
+
 def _open_cases(conn: Connection) -> dict[str, int]:
     """open key (borrower id) → case id of every open case."""
-    rows = conn.execute(
-        select(sv.CASES.c.open_key, sv.CASES.c.case_id).where(sv.CASES.c.open_key.is_not(None))
-    )
-    return {r.open_key: r.case_id for r in rows}
+    return {r[0]: r[1] for r in conn.exec_driver_sql(_OPEN_CASES).fetchall()}
 
 
 def _open_case_loans(conn: Connection) -> dict[str, tuple[int, str]]:
     """loan id → (case id, borrower id) of every open case."""
-    rows = conn.execute(
-        select(sv.CASE_LOANS.c.loan_id, sv.CASES.c.case_id, sv.CASES.c.borrower_id)
-        .join(sv.CASES, sv.CASES.c.case_id == sv.CASE_LOANS.c.case_id)
-        .where(sv.CASES.c.open_key.is_not(None))
-    )
-    return {r.loan_id: (r.case_id, r.borrower_id) for r in rows}
+    rows = conn.exec_driver_sql(_OPEN_CASE_LOANS).fetchall()
+    return {loan_id: (case_id, borrower) for loan_id, case_id, borrower in rows}
 
 
 def sync_cases(
@@ -99,19 +101,30 @@ def sync_cases(
     worst = new.sort("days_past_due", "loan_id", descending=[True, False])
     firsts = worst.unique("borrower_id", keep="first", maintain_order=True)
     fresh = firsts.filter(~pl.col("borrower_id").is_in(list(open_by_borrower)))
-    audits: list[tuple[Any, ...]] = []
+    audits: list[AuditEvent] = []
     if fresh.height:
         groups = assign_groups(fresh["loan_id"].to_list(), strategy.salt, strategy.groups)
         bulk.insert(conn, sv.CASES.name, _case_rows(fresh, groups, business_date, strategy))
         open_by_borrower = _open_cases(conn)  # the new cases' ids, assigned by the database
         report.cases_opened += fresh.height
-        loans_of = dict(worst.group_by("borrower_id").agg(pl.col("loan_id").sort()).iter_rows())
-        for key in fresh["borrower_id"].to_list():
-            after = {"state": "open", "source": "delinquency", "loans": loans_of[key]}
-            audits.append(
-                (SYSTEM, SYSTEM, "case.open", "collection_case", str(open_by_borrower[key]))
-                + (None, after, None, business_date)
+        grouped = worst.group_by("borrower_id").agg(pl.col("loan_id").sort())
+        loans_of = dict(
+            zip(grouped["borrower_id"].to_list(), grouped["loan_id"].to_list(), strict=True)
+        )
+        audits = [
+            AuditEvent(
+                SYSTEM,
+                SYSTEM,
+                "case.open",
+                "collection_case",
+                str(open_by_borrower[key]),
+                None,
+                {"state": "open", "source": "delinquency", "loans": loans_of[key]},
+                None,
+                business_date,
             )
+            for key in fresh["borrower_id"].to_list()
+        ]
     if worst.height:
         case_of = pl.DataFrame(
             {"borrower_id": list(open_by_borrower), "case_id": list(open_by_borrower.values())},
@@ -127,15 +140,31 @@ def sync_cases(
             tail="ON CONFLICT (case_id, loan_id) DO NOTHING",
         )
     if state is not None:
-        still = set(state.filter(pl.col("days_past_due") > 0)["loan_id"].to_list())
-        by_case: dict[int, list[str]] = defaultdict(list)
-        for loan_id, (case_id, _b) in _open_case_loans(conn).items():
-            by_case[case_id].append(loan_id)
-        cured = [c for c, loans in by_case.items() if not any(x in still for x in loans)]
-        for case_id in sorted(cured):
+        for case_id in _cured_cases(conn, state):
             if _system_move(conn, case_id, CaseState.RESOLVED, business_date, "all loans current"):
                 report.cases_resolved += 1
-    _audit_many(conn, audits)
+    if audits:
+        record_many(conn, audits)
+
+
+def _cured_cases(conn: Connection, state: pl.DataFrame) -> list[int]:
+    """The open cases none of whose loans is past due in ``state``, by case id. A loan
+    counts in the last case the query lists it in (as a loan → case mapping would)."""
+    rows = conn.exec_driver_sql(_OPEN_CASE_LOANS).fetchall()
+    if not rows:
+        return []
+    links = pl.DataFrame(
+        [(loan_id, case_id) for loan_id, case_id, _b in rows],
+        schema={"loan_id": pl.Utf8(), "case_id": pl.Int64()},
+        orient="row",
+    ).unique("loan_id", keep="last", maintain_order=True)
+    late = state.filter(pl.col("days_past_due") > 0)["loan_id"].implode()
+    cases = (
+        links.with_columns(pl.col("loan_id").is_in(late).alias("late"))
+        .group_by("case_id")
+        .agg(pl.col("late").any())
+    )
+    return sorted(cases.filter(~pl.col("late"))["case_id"].to_list())
 
 
 def _case_rows(
@@ -255,17 +284,13 @@ def evaluate_promises(
 
 def case_flags(conn: Connection) -> pl.DataFrame:
     """Per loan in an open case: case id, promise state, restructured, in legal."""
-    cases = conn.execute(
-        select(
-            sv.CASE_LOANS.c.loan_id,
-            sv.CASES.c.case_id,
-            sv.CASES.c.state,
-            sv.CASES.c.restructured,
-            sv.CASES.c.in_legal,
-        )
-        .join(sv.CASES, sv.CASES.c.case_id == sv.CASE_LOANS.c.case_id)
-        .where(sv.CASES.c.open_key.is_not(None))
-    ).all()
+    cases = conn.exec_driver_sql(
+        "SELECT collection_case_loans.loan_id, collection_cases.case_id, "
+        "collection_cases.state, collection_cases.restructured, collection_cases.in_legal "
+        "FROM collection_case_loans JOIN collection_cases "
+        "ON collection_cases.case_id = collection_case_loans.case_id "
+        "WHERE collection_cases.open_key IS NOT NULL"
+    ).fetchall()
     promise: dict[int, str] = {}
     rows = conn.execute(
         select(sv.PROMISES.c.case_id, sv.PROMISES.c.state)
@@ -678,10 +703,12 @@ def with_regions(conn: Connection, frame: pl.DataFrame) -> pl.DataFrame:
     """Fill ``region`` from the loan (else its borrower) in the store where it is null."""
     from postloan.store.tables import Borrower, Loan
 
+    loans, borrowers = Loan.__tablename__, Borrower.__tablename__
+    if conn.exec_driver_sql(f"SELECT 1 FROM {loans} LIMIT 1").first() is None:
+        return frame  # no loan in the store (a book mirror's close): nothing to look up
     missing = frame.filter(pl.col("region").is_null())["loan_id"].to_list()
     if not missing:
         return frame
-    loans, borrowers = Loan.__tablename__, Borrower.__tablename__
     sql = (
         f"SELECT l.loan_id, COALESCE(l.region, b.region) FROM {loans} l "
         f"LEFT JOIN {borrowers} b ON b.borrower_id = l.borrower_id WHERE l.loan_id {{in_values}}"
@@ -705,11 +732,9 @@ def refresh_case_buckets(conn: Connection, frame: pl.DataFrame) -> None:
         .sort("days_past_due", descending=True)
         .unique("borrower_id", keep="first")
     )
-    rows = conn.execute(
-        select(sv.CASES.c.open_key, sv.CASES.c.case_id, sv.CASES.c.bucket).where(
-            sv.CASES.c.open_key.is_not(None)
-        )
-    ).all()
+    rows = conn.exec_driver_sql(
+        "SELECT open_key, case_id, bucket FROM collection_cases WHERE open_key IS NOT NULL"
+    ).fetchall()
     cases = pl.DataFrame(
         [tuple(r) for r in rows],
         schema={"borrower_id": pl.Utf8(), "case_id": pl.Int64(), "case_bucket": pl.Utf8()},
