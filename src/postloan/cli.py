@@ -12,6 +12,7 @@ import sys
 import typer
 from rich.console import Console
 
+from postloan.allocator import tune_polars_allocator
 from postloan.errors import PostLoanError
 
 app = typer.Typer(
@@ -51,6 +52,7 @@ def _register() -> None:
 
 
 def main() -> None:
+    tune_polars_allocator()  # before any command module imports Polars
     _register()
     try:
         app()

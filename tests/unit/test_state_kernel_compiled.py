@@ -12,7 +12,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from postloan.batch.state_kernel import compiled
+from postloan.batch.state_kernel import compiled, compiled_book
 from postloan.batch.state_kernel.dates import NEVER, NONE, add_months_days, day_number
 from postloan.domain.calendar import add_months
 
@@ -54,3 +54,31 @@ def test_after_is_a_right_searchsorted_within_the_range(values: list[int], x: in
     padded = np.concatenate((np.array([-99], np.int64), ordered, np.array([99], np.int64)))
     found = compiled._after(padded, 1, 1 + ordered.size, x)
     assert found == 1 + int(np.searchsorted(ordered, x, side="right"))
+
+
+def _merged_by_hand(spans: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+    """Per loan, the union of its day spans as maximal runs of consecutive days."""
+    out = []
+    for k in sorted({s[0] for s in spans}):
+        days = sorted({d for kk, lo, hi in spans if kk == k for d in range(lo, hi + 1)})
+        start = prev = days[0]
+        for d in days[1:]:
+            if d != prev + 1:
+                out.append((k, start, prev))
+                start = d
+            prev = d
+        out.append((k, start, prev))
+    return out
+
+
+span = st.tuples(st.integers(0, 3), st.integers(0, 40), st.integers(0, 12))
+
+
+@settings(deadline=None)
+@given(st.lists(span, max_size=12))
+def test_merged_spans_are_the_union_of_each_loans_spans(raw: list[tuple[int, int, int]]) -> None:
+    spans = [(k, lo, lo + length) for k, lo, length in raw]
+    spans.sort(key=lambda s: (s[0], s[1]))
+    k, lo, hi = (np.array([s[i] for s in spans], np.int64) for i in range(3))
+    got = compiled_book.merged_spans(k, lo, hi)
+    assert list(zip(*(a.tolist() for a in got), strict=True)) == _merged_by_hand(spans)

@@ -168,6 +168,7 @@ def commit_step(conn: Connection, ctx: CommitContext) -> None:
     if monitored:
         from postloan.risk.monitoring_step import commit_monitoring
 
+        ctx.snapshot_ready("loan_state")  # the outcomes scan reads the date's states
         commit_monitoring(conn, ctx, monitored)  # type: ignore[arg-type]
 
 

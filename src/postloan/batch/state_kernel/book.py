@@ -170,6 +170,15 @@ def _with_loan_index(frame: pl.DataFrame, keyed: pl.DataFrame) -> tuple[pl.DataF
     return frame.filter(pl.Series(known)), k[known]
 
 
+def _int64(series: pl.Series, missing: int) -> I64:
+    """The column as int64, nulls as ``missing``: Polars' own buffer (read-only) when
+    it is int64 without nulls, so the big schedule columns are not copied."""
+    if series.null_count():
+        series = series.fill_null(missing)
+    out: I64 = series.to_numpy().astype(np.int64, copy=False)
+    return out
+
+
 def _days_or(series: pl.Series, missing: int) -> I64:
     out: I64 = series.cast(pl.Int32).cast(pl.Int64).fill_null(missing).to_numpy()
     return out.astype(np.int64, copy=False)
@@ -225,7 +234,7 @@ def prepare(
     )  # keeps the feed's order
     tday = _days(txns["value_date"])
     ttype = _codes(txns["type"], NATIVE_TXNS)
-    amount = txns["amount"].fill_null(-1).to_numpy().astype(np.int64, copy=False)
+    amount = _int64(txns["amount"], -1)
     known = tday <= on
     _flag(bad, tk, known & ((ttype < 0) | (tday < disb_all[tk])))
     reversal_without = (txns["type"] == "reversal") & txns["reverses"].fill_null("").eq("")
@@ -255,7 +264,7 @@ def prepare(
         schedules.select("loan_id", "seq", "due_date", "principal_due", "interest_due", "fee_due"),
         keyed,
     )
-    seq = sc["seq"].fill_null(0).to_numpy().astype(np.int64, copy=False)
+    seq = _int64(sc["seq"], 0)
     if sk.size > 1 and not bool(
         np.all((sk[1:] > sk[:-1]) | ((sk[1:] == sk[:-1]) & (seq[1:] >= seq[:-1])))
     ):
@@ -266,9 +275,9 @@ def prepare(
         pl.any_horizontal(pl.col("principal_due", "interest_due", "fee_due", "due_date").is_null())
     ).to_series()
     due = sc["due_date"].cast(pl.Int32).fill_null(0).to_numpy().astype(np.int64, copy=False)
-    principal = sc["principal_due"].fill_null(0).to_numpy().astype(np.int64, copy=False)
-    interest = sc["interest_due"].fill_null(0).to_numpy().astype(np.int64, copy=False)
-    fee = sc["fee_due"].fill_null(0).to_numpy().astype(np.int64, copy=False)
+    principal, interest, fee = (
+        _int64(sc[c], 0) for c in ("principal_due", "interest_due", "fee_due")
+    )
     broken, sizes_all, p_sum = compiled_book.check_schedules(
         *frozen(sk, seq, due, principal, interest, fee, nulls.to_numpy()), n
     )
@@ -343,26 +352,19 @@ def prepare(
     loan_events(E, ev_start)  # then write them
     del first, rows
     del tk, tday, ttype, amount, known
-    spans = _merged_spans(
-        pl.DataFrame(
-            {
-                "k": pl.Series(m_k, dtype=pl.Int64),
-                "lo": pl.Series(m_start, dtype=pl.Int64),
-                "hi": pl.Series(m_end, dtype=pl.Int64),
-            }
-        )
+    order = np.lexsort((m_start, m_k))
+    span_k, span_lo, span_hi = compiled_book.merged_spans(
+        *frozen(m_k[order], m_start[order], m_end[order])
     )
-    f_count = np.bincount(spans["k"].to_numpy().astype(np.int64, copy=False), minlength=n).astype(
-        np.int64, copy=False
-    )
+    f_count = np.bincount(span_k, minlength=n).astype(np.int64, copy=False)
     book = Book(
         restructured_start=r_start[:-1].copy(),
         restructured_end=r_start[1:].copy(),
         restructured_day=r_day,
         forborne_start=np.cumsum(f_count) - f_count,
         forborne_end=np.cumsum(f_count),
-        forborne_lo=spans["lo"].to_numpy().astype(np.int64, copy=False),
-        forborne_hi=spans["hi"].to_numpy().astype(np.int64, copy=False),
+        forborne_lo=span_lo,
+        forborne_hi=span_hi,
         loan_id=native["loan_id"],
         row=native["row"].to_numpy().astype(np.int64, copy=False),
         disb=disb,
@@ -391,19 +393,3 @@ def prepare(
         E=E,
     )
     return book, fallback
-
-
-def _merged_spans(spans: pl.DataFrame) -> pl.DataFrame:
-    """Per loan (``k``), the day spans (``lo`` .. ``hi``) restructured marks cover,
-    overlapping or adjacent ones merged; an open end is ``NEVER``."""
-    spans = spans.sort("k", "lo")
-    reach = pl.col("hi").cum_max().over("k").shift(1).over("k")
-    spans = spans.with_columns(
-        ((reach.is_null()) | (pl.col("lo") > reach + 1)).cast(pl.Int64).alias("_new")
-    ).with_columns(pl.col("_new").cum_sum().over("k").alias("_g"))
-    return (
-        spans.group_by("k", "_g")
-        .agg(pl.col("lo").min(), pl.col("hi").max())
-        .sort("k", "lo")
-        .select("k", "lo", "hi")
-    )

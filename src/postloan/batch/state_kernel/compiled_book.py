@@ -295,3 +295,24 @@ def principal_after(L: Any, J: Any, loans: Any, first: Any) -> Any:
         for j in range(first[q], L[END, loans[q]]):
             out[q] += J[PRINCIPAL_DUE, j]
     return out
+
+
+@njit(cache=True, nogil=True)
+def merged_spans(k: Any, lo: Any, hi: Any) -> Any:
+    """Per loan ``k``, the day spans ``lo .. hi`` (rows sorted by ``k`` then ``lo``)
+    with overlapping or adjacent ones merged: ``(k, lo, hi)`` of the merged spans."""
+    n = k.shape[0]
+    out_k = np.empty(n, np.int64)
+    out_lo = np.empty(n, np.int64)
+    out_hi = np.empty(n, np.int64)
+    m = -1
+    for i in range(n):
+        if m >= 0 and out_k[m] == k[i] and lo[i] <= out_hi[m] + 1:
+            if hi[i] > out_hi[m]:
+                out_hi[m] = hi[i]
+        else:
+            m += 1
+            out_k[m] = k[i]
+            out_lo[m] = lo[i]
+            out_hi[m] = hi[i]
+    return out_k[: m + 1], out_lo[: m + 1], out_hi[: m + 1]

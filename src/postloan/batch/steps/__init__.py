@@ -25,7 +25,7 @@ how scores, alerts, cases and outbox messages land atomically with the date.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -110,6 +110,9 @@ class CommitContext:
     now: datetime
     settings: Settings
     frames: dict[str, pl.DataFrame]
+    #: blocks until the named snapshot table of the date is written (the files are
+    #: written while the transaction runs); a hook reading one calls it first
+    snapshot_ready: Callable[[str], None] = field(default=lambda _table: None)
 
 
 @dataclass(frozen=True, slots=True)
