@@ -52,7 +52,7 @@ def test_month_end_clamps_on_leap_and_century_years() -> None:
 def test_after_is_a_right_searchsorted_within_the_range(values: list[int], x: int) -> None:
     ordered = np.array(sorted(values), np.int64)
     padded = np.concatenate((np.array([-99], np.int64), ordered, np.array([99], np.int64)))
-    found = compiled._after(padded, 1, 1 + ordered.size, x)
+    found = compiled._after(padded.reshape(1, -1), 0, 1, 1 + ordered.size, x)
     assert found == 1 + int(np.searchsorted(ordered, x, side="right"))
 
 

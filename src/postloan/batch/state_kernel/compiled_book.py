@@ -101,7 +101,7 @@ def instalments(
         owing_next[r] = nxt
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _isort(keys: Any, source: Any, lo: int, hi: int) -> None:
     """Stable insertion sort of ``keys[lo:hi]`` (with ``source``): linear on the
     nearly sorted runs a feed gives."""
@@ -116,7 +116,7 @@ def _isort(keys: Any, source: Any, lo: int, hi: int) -> None:
         source[y + 1] = src
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)  # no allocation: no reference counting per loan
 def _loan_events(
     k: int,
     rows: Any,
@@ -153,7 +153,7 @@ def _loan_events(
         e = rows[q]
         if etype[e] != REPAYMENT:
             continue
-        j = _after(J[DUE], lo, hi, eday[e])
+        j = _after(J, DUE, lo, hi, eday[e])
         if j >= hi:
             continue
         j = owing_next[j]
@@ -268,7 +268,7 @@ def events(
             at += 1
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _applied(tk: Any, tday: Any, ttype: Any, keep: Any, on: int, e: int) -> bool:
     """A repayment or write-off of a native loan, dated on or before ``on``."""
     return tday[e] <= on and keep[tk[e]] and (ttype[e] == REPAYMENT or ttype[e] == WRITTEN_OFF)
@@ -282,7 +282,7 @@ def events_before(ev_start: Any, ev_count: Any, E: Any, on: int) -> Any:
     out = np.empty(n, np.int64)
     for i in range(n):
         lo = ev_start[i]
-        out[i] = _after(E[EV_DAY], lo, lo + ev_count[i], on - 1) - lo
+        out[i] = _after(E, EV_DAY, lo, lo + ev_count[i], on - 1) - lo
     return out
 
 
