@@ -25,6 +25,20 @@ from postloan.store.tables_audit import AuditEntry
 
 _ENTRIES = AuditEntry.__table__
 STATE_ID = 1
+#: ``audit_entries``' columns in the order the rows are built and bound.
+ENTRY_COLUMNS = (
+    "id",
+    "leaf_hash",
+    "entry",
+    "actor",
+    "action",
+    "object_type",
+    "object_id",
+    "business_date",
+    "recorded_at",
+)
+if {c.name for c in _ENTRIES.columns} != set(ENTRY_COLUMNS):  # pragma: no cover
+    raise RuntimeError("audit_entries' columns changed: update ENTRY_COLUMNS")
 
 
 def utc_now() -> datetime:
@@ -50,7 +64,7 @@ class _Sql:
         def mark(name: str) -> str:
             return f":{name}" if named else f"%({name})s"
 
-        columns = [c.name for c in _ENTRIES.columns]
+        columns = list(ENTRY_COLUMNS)
         self.lock = (
             f"UPDATE audit_tree_state SET size = size + {mark('grow')} "
             f"WHERE id = {STATE_ID} RETURNING size, frontier"
@@ -169,7 +183,7 @@ def record_many(conn: Connection, events: Iterable[AuditEvent]) -> list[int]:
     guess = _LAST_HEAD.get(conn.engine)
     built = None
     if guess is not None:
-        built = _build(events, guess[0], split_frontier(guess[1]), iso_utc(now), sql)
+        built = _build(events, guess[0], split_frontier(guess[1]), iso_utc(now), sql, moment)
         cursor.execute(
             sql.swap,
             {
@@ -184,17 +198,20 @@ def record_many(conn: Connection, events: Iterable[AuditEvent]) -> list[int]:
             built = None
     if built is None:
         size, frontier = lock_state(conn, cursor, len(events))
-        built = _build(events, size, frontier, iso_utc(now), sql)
+        built = _build(events, size, frontier, iso_utc(now), sql, moment)
         cursor.execute(sql.state, {"frontier": built.frontier, "updated_at": moment})
-    for row in built.entries:
-        row["recorded_at"] = moment
-    if len(built.entries) == 1:
-        cursor.execute(sql.entries, built.entries[0])
-    elif sql.multi_row:
-        values = [row[c] for row in built.entries for c in sql.columns]
-        _insert_many(cursor, "audit_entries", sql.columns, values)
+    width = len(ENTRY_COLUMNS)
+    if sql.multi_row and len(events) > 1:
+        _insert_many(cursor, "audit_entries", sql.columns, built.values)
     else:
-        cursor.executemany(sql.entries, built.entries)
+        rows = [
+            dict(zip(ENTRY_COLUMNS, built.values[i : i + width], strict=True))
+            for i in range(0, len(built.values), width)
+        ]
+        if len(rows) == 1:
+            cursor.execute(sql.entries, rows[0])
+        else:
+            cursor.executemany(sql.entries, rows)
     if built.nodes and sql.multi_row:
         flat = [value for node in built.nodes for value in node]
         _insert_many(cursor, "audit_nodes", ["level", "idx", "hash"], flat)
@@ -203,7 +220,7 @@ def record_many(conn: Connection, events: Iterable[AuditEvent]) -> list[int]:
             sql.nodes, [{"level": lv, "idx": ix, "hash": h} for lv, ix, h in built.nodes]
         )
     cursor.close()
-    ids = [row["id"] for row in built.entries]
+    ids = list(range(built.first, built.first + len(events)))
     _LAST_HEAD[conn.engine] = (ids[-1], built.frontier)
     return ids
 
@@ -231,16 +248,19 @@ def _insert_many(cursor: Any, table: str, columns: list[str], values: list[Any])
 
 @dataclass(slots=True)
 class _Built:
-    entries: list[dict[str, Any]]
+    first: int  # the first entry's id
+    values: list[Any]  # the entries' rows, one after the other, in ENTRY_COLUMNS order
     nodes: list[tuple[int, int, bytes]]
     frontier: bytes
 
 
 def _build(
-    events: list[AuditEvent], size: int, frontier: list[bytes], at: str, sql: _Sql
+    events: list[AuditEvent], size: int, frontier: list[bytes], at: str, sql: _Sql, moment: Any
 ) -> _Built:
-    """The rows of ``events`` appended to a tree of ``size`` with ``frontier``."""
-    entries: list[dict[str, Any]] = []
+    """The rows of ``events`` appended to a tree of ``size`` with ``frontier``, recorded
+    at ``at`` (entry text) / ``moment`` (the driver's ``recorded_at``). Flat values, not
+    a dict per row: fewer objects for the garbage collector to track in a large batch."""
+    values: list[Any] = []
     nodes: list[tuple[int, int, bytes]] = []
     days: dict[date, Any] = {}  # the driver value of each business date, converted once
     texts = entries_bytes(size + 1, events, at)
@@ -251,16 +271,15 @@ def _build(
         day = event.business_date
         if day and day not in days:
             days[day] = sql.day(day)
-        entries.append(
-            {
-                "id": seq,
-                "leaf_hash": leaf,
-                "entry": entry.decode("utf-8"),
-                "actor": event.actor,
-                "action": event.action,
-                "object_type": event.object_type,
-                "object_id": event.object_id,
-                "business_date": days[day] if day else None,
-            }
+        values += (
+            seq,
+            leaf,
+            entry.decode("utf-8"),
+            event.actor,
+            event.action,
+            event.object_type,
+            event.object_id,
+            days[day] if day else None,
+            moment,
         )
-    return _Built(entries, nodes, b"".join(frontier))
+    return _Built(size + 1, values, nodes, b"".join(frontier))
