@@ -341,10 +341,12 @@ def prepare(
     ev_count = np.zeros(n, np.int64)
 
     def loan_events(E: I64, ev_start: I64) -> None:
-        in_ranges(
-            loan_cuts,
-            lambda lo, hi: compiled_book.events(*fixed, on, ev_count, ev_start, E, lo, hi),
-        )
+        def loans_range(lo: int, hi: int) -> None:
+            widest = compiled_book.event_scratch(fixed[0], fixed[9], lo, hi)
+            scratch = np.empty((4, widest), np.int64)
+            compiled_book.events(*fixed, on, ev_count, ev_start, E, scratch, lo, hi)
+
+        in_ranges(loan_cuts, loans_range)
 
     loan_events(np.empty((3, 0), np.int64), ev_count)  # count each loan's events
     ev_start = np.cumsum(ev_count) - ev_count

@@ -205,22 +205,41 @@ def feed_rows(
     by loan in the feed's order (a stable counting sort): ``first`` (CSR over loans)
     and ``rows``."""
     first = np.zeros(n + 1, np.int64)
+    applied = np.zeros(tk.shape[0], np.bool_)
+    _mark_applied(tk, tday, ttype, keep, on, applied)
     for e in range(tk.shape[0]):
-        if _applied(tk, tday, ttype, keep, on, e):
+        if applied[e]:
             first[new_k[tk[e]] + 1] += 1
     for k in range(n):
         first[k + 1] += first[k]
     rows = np.empty(first[n], np.int64)
     fill = first[:n].copy()
     for e in range(tk.shape[0]):
-        if _applied(tk, tday, ttype, keep, on, e):
+        if applied[e]:
             k = new_k[tk[e]]
             rows[fill[k]] = e
             fill[k] += 1
     return first, rows
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
+def _mark_applied(tk: Any, tday: Any, ttype: Any, keep: Any, on: int, out: Any) -> None:
+    """``out[e]``: whether row ``e`` is a repayment or write-off of a native loan, dated
+    on or before ``on`` (compiled without the runtime: no reference counting per row)."""
+    for e in range(tk.shape[0]):
+        out[e] = _applied(tk, tday, ttype, keep, on, e)
+
+
+def event_scratch(first: Any, r_start: Any, lo: int, hi: int) -> int:
+    """Columns of ``events``' scratch for loans ``lo .. hi - 1``: the most events one
+    loan can have (each repayment and its held-money day, and restructuring days)."""
+    if hi <= lo:
+        return 0
+    widest = 2 * np.diff(first[lo : hi + 1]) + np.diff(r_start[lo : hi + 1])
+    return int(widest.max())
+
+
+@njit(cache=True, nogil=True, _nrt=False)
 def events(
     first: Any,
     rows: Any,
@@ -237,6 +256,7 @@ def events(
     count: Any,
     ev_start: Any,
     E: Any,
+    scratch: Any,
     lo: int,
     hi: int,
 ) -> None:
@@ -244,12 +264,9 @@ def events(
     their repayments and write-offs (``feed_rows``), held-money days and
     restructuring days (``r_start`` CSR over loans). With ``E`` empty, counts them
     into ``count``; else writes them to ``E`` (``compiled``'s event rows) from
-    ``ev_start``."""
-    widest = 0
-    for k in range(lo, hi):
-        widest = max(widest, 2 * (first[k + 1] - first[k]) + r_start[k + 1] - r_start[k])
-    keys, source = np.empty(widest, np.int64), np.empty(widest, np.int64)
-    out_keys, out_source = np.empty(widest, np.int64), np.empty(widest, np.int64)
+    ``ev_start``. ``scratch``: four rows of at least :func:`event_scratch` columns.
+    Compiled without the runtime, so the call per loan counts no references."""
+    keys, source, out_keys, out_source = scratch[0], scratch[1], scratch[2], scratch[3]
     write = E.shape[1] > 0
     for k in range(lo, hi):
         c = _loan_events(
