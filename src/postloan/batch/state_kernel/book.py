@@ -170,6 +170,20 @@ def _with_loan_index(frame: pl.DataFrame, keyed: pl.DataFrame) -> tuple[pl.DataF
     return frame.filter(pl.Series(known)), k[known]
 
 
+def _fill(row: I64, series: pl.Series, missing: int) -> None:
+    """Copy ``series`` (an integer column; nulls as ``missing``) into ``row``, a chunk
+    at a time: a single-chunk column without nulls is Polars' own buffer, so each
+    value is copied once, widened to int64 on the way, with no whole-column
+    intermediate (a 36M-row schedule's columns are 288 MB each)."""
+    if series.null_count():
+        series = series.fill_null(missing)
+    at = 0
+    for chunk in series.get_chunks():
+        size = chunk.len()
+        row[at : at + size] = chunk.to_numpy()
+        at += size
+
+
 def _int64(series: pl.Series, missing: int) -> I64:
     """The column as int64, nulls as ``missing``: Polars' own buffer (read-only) when
     it is int64 without nulls, so the big schedule columns are not copied."""
@@ -274,12 +288,15 @@ def prepare(
     nulls = sc.select(
         pl.any_horizontal(pl.col("principal_due", "interest_due", "fee_due", "due_date").is_null())
     ).to_series()
-    due = sc["due_date"].cast(pl.Int32).fill_null(0).to_numpy().astype(np.int64, copy=False)
-    principal, interest, fee = (
-        _int64(sc[c], 0) for c in ("principal_due", "interest_due", "fee_due")
-    )
+    # the instalment columns go straight into their rows of J (one copy, chunk by chunk)
+    J = np.empty((6, sc.height), np.int64)
+    _fill(J[DUE], sc["due_date"].cast(pl.Int32), 0)
+    _fill(J[PRINCIPAL_DUE], sc["principal_due"], 0)
+    _fill(J[INTEREST_DUE], sc["interest_due"], 0)
+    _fill(J[FEE_DUE], sc["fee_due"], 0)
     broken, sizes_all, p_sum = compiled_book.check_schedules(
-        *frozen(sk, seq, due, principal, interest, fee, nulls.to_numpy()), n
+        *frozen(sk, seq, J[DUE], J[PRINCIPAL_DUE], J[INTEREST_DUE], J[FEE_DUE], nulls.to_numpy()),
+        n,
     )
     bad |= broken | (sizes_all == 0)
 
@@ -295,28 +312,21 @@ def prepare(
     new_k = np.cumsum(keep) - 1
     if not bool(keep.all()):  # else every row stays and ``new_k`` is the identity
         srow = keep[sk]
-        sk, due, principal, interest, fee = (
-            new_k[sk[srow]],
-            due[srow],
-            principal[srow],
-            interest[srow],
-            fee[srow],
-        )
+        sk, J = new_k[sk[srow]], np.ascontiguousarray(J[:, srow])
     native = base.filter(pl.Series(keep))
     n = native.height
     disb = disb_all[keep]
     end = np.cumsum(np.bincount(sk, minlength=n)).astype(np.int64, copy=False)
     m = sk.shape[0]
-    J = np.empty((6, m), np.int64)
     owing_next = np.empty(m + 1, np.int64)
     owing_next[m] = m
-    columns = frozen(sk, due, principal, interest, fee, disb, num[keep], den[keep], end)
+    columns = frozen(sk, disb, num[keep], den[keep], end)
     lag = policy.penalty.grace_days + 1
     loan_cuts = cuts(n, threads)
     row_cuts = [0] + [int(end[c - 1]) for c in loan_cuts[1:-1]] + [m]
 
     def instalment_rows(lo: int, hi: int) -> None:
-        compiled_book.instalments(*columns[:8], lag, columns[8], J, owing_next, lo, hi)
+        compiled_book.instalments(*columns[:4], lag, columns[4], J, owing_next, lo, hi)
 
     in_ranges(row_cuts, instalment_rows)
     start = np.empty_like(end)

@@ -62,13 +62,9 @@ def check_schedules(
     return bad, sizes, principal_sum
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def instalments(
     sk: Any,
-    due: Any,
-    principal: Any,
-    interest: Any,
-    fee: Any,
     disb: Any,
     rate_num: Any,
     rate_den: Any,
@@ -79,24 +75,21 @@ def instalments(
     lo: int,
     hi: int,
 ) -> None:
-    """Rows ``lo .. hi - 1`` (whole loans) of the instalment columns ``J``
-    (``compiled``'s rows: due, amounts, first accruing day, a day's penalty on the
-    scheduled principal) and of ``owing_next`` (the first instalment at or after ``j``
-    of the same loan that owes anything, else the loan's ``end``)."""
+    """Rows ``lo .. hi - 1`` (whole loans) of the derived instalment columns of ``J``
+    (``compiled``'s rows; due day and amounts are there already): the first accruing
+    day and a day's penalty on the scheduled principal; and ``owing_next`` (the first
+    instalment at or after ``j`` of the same loan that owes anything, else the loan's
+    ``end``)."""
     for r in range(lo, hi):
         k = sk[r]
-        J[DUE, r] = due[r]
-        J[PRINCIPAL_DUE, r] = principal[r]
-        J[INTEREST_DUE, r] = interest[r]
-        J[FEE_DUE, r] = fee[r]
-        J[PENALTY_FROM, r] = max(due[r] + penalty_lag, disb[k])
-        J[DAILY, r] = (2 * principal[r] * rate_num[k] + rate_den[k]) // (2 * rate_den[k])
+        J[PENALTY_FROM, r] = max(J[DUE, r] + penalty_lag, disb[k])
+        J[DAILY, r] = (2 * J[PRINCIPAL_DUE, r] * rate_num[k] + rate_den[k]) // (2 * rate_den[k])
     nxt = hi
     for r in range(hi - 1, lo - 1, -1):
         k = sk[r]
         if r == hi - 1 or sk[r + 1] != k:
             nxt = end[k]
-        if principal[r] + interest[r] + fee[r] > 0:
+        if J[PRINCIPAL_DUE, r] + J[INTEREST_DUE, r] + J[FEE_DUE, r] > 0:
             nxt = r
         owing_next[r] = nxt
 
