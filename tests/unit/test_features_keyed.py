@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from postloan.batch.steps import feature_kernel
 from postloan.batch.steps.feature_aggs import (
     overdue_instalments,
     schedule_aggs,
@@ -229,9 +230,14 @@ def test_figures_match_a_per_loan_count() -> None:
         assert row["pay_to_due_life"] == pytest.approx(expected_ratio)
 
 
-def test_compiled_sums_equal_the_polars_aggregations() -> None:
+@pytest.mark.parametrize("slice_rows", [1 << 18, 97, 1])
+def test_compiled_sums_equal_the_polars_aggregations(
+    slice_rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The compiled per-loan sums (the book's path) and the Polars aggregations
-    (the path for inputs with nulls) give the same columns."""
+    (the path for inputs with nulls) give the same columns, however the rows are
+    sliced for the compiled passes (a loan's rows split across slices included)."""
+    monkeypatch.setattr(feature_kernel, "SLICE_ROWS", slice_rows)
     book = _book(250, 6)
     state = book["state"].sort("loan_id")
     base = state.with_row_index(KEY)

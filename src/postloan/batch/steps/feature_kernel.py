@@ -28,57 +28,45 @@ def _day(d: date) -> int:
     return (d - _EPOCH).days
 
 
-@njit(cache=True, nogil=True)
-def _schedule_sums(key, due, principal, interest, fee, since, n, today, w3, w6):  # type: ignore[no-untyped-def]
-    """Per loan: rows, remaining (due after today), sum, the amount of the latest
-    due date (the last row among equal dates), due up to today and in the two
-    windows, and instalments from ``since`` (overdue since; ``_NEVER``: none) to
-    yesterday."""
-    rows = np.zeros(n, np.int64)
-    remaining = np.zeros(n, np.int32)
-    total = np.zeros(n, np.int64)
-    last = np.zeros(n, np.int64)
-    last_due = np.full(n, _NEVER, np.int64)
-    life = np.zeros(n, np.int64)
-    due3 = np.zeros(n, np.int64)
-    due6 = np.zeros(n, np.int64)
-    overdue = np.zeros(n, np.int32)
+@njit(cache=True, nogil=True, _nrt=False)
+def _schedule_sums(key, due, principal, interest, fee, since, today, w3, w6, out, last_due):  # type: ignore[no-untyped-def]
+    """Add a slice of schedule rows into ``out``'s per-loan rows (``SCHEDULE_OUT``):
+    rows, remaining (due after today), sum, the amount of the latest due date (the
+    last row among equal dates; ``last_due`` holds that date), due up to today and
+    in the two windows, and instalments from ``since`` (overdue since; ``_NEVER``:
+    none) to yesterday."""
     for r in range(key.size):
         k = key[r]
         d = due[r]
         a = principal[r] + interest[r] + fee[r]
-        rows[k] += 1
-        total[k] += a
+        out[0, k] += 1
+        out[2, k] += a
         if d > today:
-            remaining[k] += 1
+            out[1, k] += 1
         else:
-            life[k] += a
+            out[4, k] += a
             if d > today - w6:
-                due6[k] += a
+                out[6, k] += a
                 if d > today - w3:
-                    due3[k] += a
+                    out[5, k] += a
         if d >= last_due[k]:
             last_due[k] = d
-            last[k] = a
+            out[3, k] = a
         if since[k] != _NEVER and since[k] <= d < today:
-            overdue[k] += 1
-    return rows, remaining, total, last, life, due3, due6, overdue
+            out[7, k] += 1
 
 
-@njit(cache=True, nogil=True)
-def _txn_sums(key, pay, fail, amount, day, instalment, n, today, w3, w6, share):  # type: ignore[no-untyped-def]
-    """Per loan, over transactions up to today: repaid (ever, 3m, 6m), repayments
-    (3m), partial repayments (3m, 6m; below ``share`` of the instalment, never
-    when the instalment is unknown: NaN), failed debits (3m, 6m) and the latest."""
-    paid = np.zeros(n, np.int64)
-    paid3 = np.zeros(n, np.int64)
-    paid6 = np.zeros(n, np.int64)
-    pays3 = np.zeros(n, np.int32)
-    part3 = np.zeros(n, np.int32)
-    part6 = np.zeros(n, np.int32)
-    fail3 = np.zeros(n, np.int32)
-    fail6 = np.zeros(n, np.int32)
-    last_fail = np.full(n, _NEVER, np.int64)
+AMOUNTS = ("principal_due", "interest_due", "fee_due")
+#: ``_schedule_sums``' output rows
+SCHEDULE_OUT = ("_n", "_remaining", "_sum", "_last", "_due_life", "_due_3m", "_due_6m", "_overdue")
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _txn_sums(key, pay, fail, amount, day, instalment, today, w3, w6, share, out, last_fail):  # type: ignore[no-untyped-def]
+    """Add a slice of transactions (up to today) into ``out``'s per-loan rows
+    (``TXN_OUT``): repaid (ever, 3m, 6m), repayments (3m), partial repayments (3m,
+    6m; below ``share`` of the instalment, never when the instalment is unknown:
+    NaN), failed debits (3m, 6m); ``last_fail``: the latest failed debit."""
     for r in range(key.size):
         d = day[r]
         if d > today:
@@ -86,25 +74,41 @@ def _txn_sums(key, pay, fail, amount, day, instalment, n, today, w3, w6, share):
         k = key[r]
         if pay[r]:
             a = amount[r]
-            paid[k] += a
+            out[0, k] += a
             if d > today - w6:
-                paid6[k] += a
+                out[2, k] += a
                 partial = np.float64(a) < instalment[k] * share
                 if partial:
-                    part6[k] += 1
+                    out[5, k] += 1
                 if d > today - w3:
-                    paid3[k] += a
-                    pays3[k] += 1
+                    out[1, k] += a
+                    out[3, k] += 1
                     if partial:
-                        part3[k] += 1
+                        out[4, k] += 1
         elif fail[r]:
             if d > last_fail[k]:
                 last_fail[k] = d
             if d > today - w6:
-                fail6[k] += 1
+                out[7, k] += 1
                 if d > today - w3:
-                    fail3[k] += 1
-    return paid, paid3, paid6, pays3, part3, part6, fail3, fail6, last_fail
+                    out[6, k] += 1
+
+
+#: ``_txn_sums``' output rows
+TXN_OUT = (
+    "_paid_life",
+    "_paid_3m",
+    "_paid_6m",
+    "_payments_3m",
+    "_partial_3m",
+    "_partial_6m",
+    "_failed_3m",
+    "_failed_6m",
+)
+#: Rows a compiled pass reads at a time: each column's slice is copied into small
+#: arrays the allocator hands back for the next slice, instead of a fresh
+#: whole-column copy (9M schedule rows a partition) that the OS must fault in.
+SLICE_ROWS = 1 << 18
 
 
 def _array(series: pl.Series) -> np.ndarray:
@@ -131,31 +135,20 @@ def schedule_sums(
     """``schedule_aggs`` and ``overdue_instalments`` as one frame of ``n`` rows (row
     ``i`` = loan ``i`` of the base; ``schedules`` keyed, without null amounts)."""
     n = overdue_since.len()
-    since = overdue_since.cast(pl.Date).to_physical().cast(pl.Int64).fill_null(_NEVER)
-    rows, remaining, total, last, life, due3, due6, overdue = _schedule_sums(
-        _array(schedules[KEY]),
-        _days(schedules["due_date"]),
-        _array(schedules["principal_due"].cast(pl.Int64)),
-        _array(schedules["interest_due"].cast(pl.Int64)),
-        _array(schedules["fee_due"].cast(pl.Int64)),
-        _array(since),
-        n,
-        _day(business_date),
-        WINDOWS["3m"],
-        WINDOWS["6m"],
-    )
-    frame = pl.DataFrame(
-        {
-            "_remaining": remaining,
-            "_due_life": life,
-            "_due_3m": due3,
-            "_due_6m": due6,
-            "_sum": total,
-            "_last": last,
-            "_n": rows,
-            "_overdue": overdue,
-        }
-    )
+    since = _array(overdue_since.cast(pl.Date).to_physical().cast(pl.Int64).fill_null(_NEVER))
+    out = np.zeros((len(SCHEDULE_OUT), n), np.int64)
+    last_due = np.full(n, _NEVER, np.int64)
+    today, w3, w6 = _day(business_date), WINDOWS["3m"], WINDOWS["6m"]
+    columns = schedules.select(KEY, "due_date", *AMOUNTS)
+    for piece in columns.iter_slices(SLICE_ROWS):
+        _schedule_sums(
+            _array(piece[KEY]),
+            _days(piece["due_date"]),
+            *(_array(piece[c].cast(pl.Int64)) for c in AMOUNTS),
+            since, today, w3, w6, out, last_due,
+        )  # fmt: skip
+    frame = pl.DataFrame(dict(zip(SCHEDULE_OUT, out, strict=True)))
+    frame = frame.with_columns(pl.col("_remaining", "_overdue").cast(pl.Int32))
     has = pl.col("_n") > 0
     n_rows = pl.col("_n")
     return frame.select(
@@ -180,31 +173,23 @@ def txn_sums(txns: pl.DataFrame, instalment: pl.Series, business_date: date) -> 
     """``txn_aggs`` as one frame of ``n`` rows (``txns`` keyed, reversed payments
     already removed, without null amounts or dates; ``instalment`` by row number)."""
     n = instalment.len()
-    out = _txn_sums(
-        _array(txns[KEY]),
-        _array(txns["type"] == "repayment"),
-        _array(txns["type"] == "failed_debit"),
-        _array(txns["amount"].cast(pl.Int64)),
-        _days(txns["value_date"]),
-        _array(instalment.cast(pl.Float64).fill_null(np.nan)),
-        n,
-        _day(business_date),
-        WINDOWS["3m"],
-        WINDOWS["6m"],
-        PARTIAL_SHARE,
-    )
-    names = (
-        "_paid_life",
-        "_paid_3m",
-        "_paid_6m",
-        "_payments_3m",
-        "_partial_3m",
-        "_partial_6m",
-        "_failed_3m",
-        "_failed_6m",
-    )
-    frame = pl.DataFrame(dict(zip(names, out[:-1], strict=True)))
-    last = pl.Series("_last_failed", out[-1])
+    out = np.zeros((len(TXN_OUT), n), np.int64)
+    last_fail = np.full(n, _NEVER, np.int64)
+    each = _array(instalment.cast(pl.Float64).fill_null(np.nan))
+    today, w3, w6 = _day(business_date), WINDOWS["3m"], WINDOWS["6m"]
+    for piece in txns.select(KEY, "type", "amount", "value_date").iter_slices(SLICE_ROWS):
+        _txn_sums(
+            _array(piece[KEY]),
+            _array(piece["type"] == "repayment"),
+            _array(piece["type"] == "failed_debit"),
+            _array(piece["amount"].cast(pl.Int64)),
+            _days(piece["value_date"]),
+            each, today, w3, w6, PARTIAL_SHARE, out, last_fail,
+        )  # fmt: skip
+    frame = pl.DataFrame(dict(zip(TXN_OUT, out, strict=True)))
+    counts = ("_payments_3m", "_partial_3m", "_partial_6m", "_failed_3m", "_failed_6m")
+    frame = frame.with_columns(pl.col(*counts).cast(pl.Int32))
+    last = pl.Series("_last_failed", last_fail)
     return frame.with_columns(
         pl.when(last != _NEVER).then(last).cast(pl.Int32).cast(pl.Date).alias("_last_failed")
     )
