@@ -62,17 +62,18 @@ SCHEDULE_OUT = ("_n", "_remaining", "_sum", "_last", "_due_life", "_due_3m", "_d
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _txn_sums(key, pay, fail, amount, day, instalment, today, w3, w6, share, out, last_fail):  # type: ignore[no-untyped-def]
-    """Add a slice of transactions (up to today) into ``out``'s per-loan rows
-    (``TXN_OUT``): repaid (ever, 3m, 6m), repayments (3m), partial repayments (3m,
-    6m; below ``share`` of the instalment, never when the instalment is unknown:
-    NaN), failed debits (3m, 6m); ``last_fail``: the latest failed debit."""
+def _txn_sums(key, kind, amount, day, instalment, today, w3, w6, share, out, last_fail):  # type: ignore[no-untyped-def]
+    """Add a slice of transactions (up to today; ``kind`` 1 a repayment, 2 a failed
+    debit) into ``out``'s per-loan rows (``TXN_OUT``): repaid (ever, 3m, 6m),
+    repayments (3m), partial repayments (3m, 6m; below ``share`` of the instalment,
+    never when the instalment is unknown: NaN), failed debits (3m, 6m);
+    ``last_fail``: the latest failed debit."""
     for r in range(key.size):
         d = day[r]
         if d > today:
             continue
         k = key[r]
-        if pay[r]:
+        if kind[r] == 1:
             a = amount[r]
             out[0, k] += a
             if d > today - w6:
@@ -85,7 +86,7 @@ def _txn_sums(key, pay, fail, amount, day, instalment, today, w3, w6, share, out
                     out[3, k] += 1
                     if partial:
                         out[4, k] += 1
-        elif fail[r]:
+        elif kind[r] == 2:
             if d > last_fail[k]:
                 last_fail[k] = d
             if d > today - w6:
@@ -120,8 +121,9 @@ def _array(series: pl.Series) -> np.ndarray:
     return out
 
 
-def _days(series: pl.Series) -> np.ndarray:
-    return _array(series.cast(pl.Date).to_physical().cast(pl.Int64))
+def _day_numbers(column: str) -> pl.Expr:
+    """A date column as day numbers (``Int32``, days since 1970-01-01)."""
+    return pl.col(column).cast(pl.Date).to_physical()
 
 
 def compiled_ok(frame: pl.DataFrame, columns: list[str]) -> bool:
@@ -139,12 +141,10 @@ def schedule_sums(
     out = np.zeros((len(SCHEDULE_OUT), n), np.int64)
     last_due = np.full(n, _NEVER, np.int64)
     today, w3, w6 = _day(business_date), WINDOWS["3m"], WINDOWS["6m"]
-    columns = schedules.select(KEY, "due_date", *AMOUNTS)
+    columns = schedules.select(KEY, _day_numbers("due_date"), pl.col(*AMOUNTS).cast(pl.Int64))
     for piece in columns.iter_slices(SLICE_ROWS):
         _schedule_sums(
-            _array(piece[KEY]),
-            _days(piece["due_date"]),
-            *(_array(piece[c].cast(pl.Int64)) for c in AMOUNTS),
+            *(_array(piece[c]) for c in columns.columns),
             since, today, w3, w6, out, last_due,
         )  # fmt: skip
     frame = pl.DataFrame(dict(zip(SCHEDULE_OUT, out, strict=True)))
@@ -177,13 +177,16 @@ def txn_sums(txns: pl.DataFrame, instalment: pl.Series, business_date: date) -> 
     last_fail = np.full(n, _NEVER, np.int64)
     each = _array(instalment.cast(pl.Float64).fill_null(np.nan))
     today, w3, w6 = _day(business_date), WINDOWS["3m"], WINDOWS["6m"]
-    for piece in txns.select(KEY, "type", "amount", "value_date").iter_slices(SLICE_ROWS):
+    kind = pl.when(pl.col("type") == "repayment").then(1).when(pl.col("type") == "failed_debit")
+    columns = txns.select(
+        KEY,
+        kind.then(2).otherwise(0).cast(pl.Int8).alias("kind"),
+        pl.col("amount").cast(pl.Int64),
+        _day_numbers("value_date"),
+    )
+    for piece in columns.iter_slices(SLICE_ROWS):
         _txn_sums(
-            _array(piece[KEY]),
-            _array(piece["type"] == "repayment"),
-            _array(piece["type"] == "failed_debit"),
-            _array(piece["amount"].cast(pl.Int64)),
-            _days(piece["value_date"]),
+            *(_array(piece[c]) for c in columns.columns),
             each, today, w3, w6, PARTIAL_SHARE, out, last_fail,
         )  # fmt: skip
     frame = pl.DataFrame(dict(zip(TXN_OUT, out, strict=True)))
