@@ -44,6 +44,7 @@ from sqlalchemy import Connection, insert, select, update
 from postloan.audit import write_checkpoint
 from postloan.batch.audit_trail import existing_event_ids, record_changes
 from postloan.batch.book import (
+    TABLES,
     BookFrames,
     book_dir,
     partition_count,
@@ -368,6 +369,7 @@ def _close(
     ensure_book(store)
     root = book_dir(settings.home)
     parts = partition_count(root)
+    warming = _warm_kernel(root, business_date, policy) if engine == "local" else None
     run_id = _start_run(store, business_date, engine, clock())
     snapshots = SnapshotStore(settings.snapshot_dir)
     inputs = _Inputs(snapshots, business_date)
@@ -386,6 +388,10 @@ def _close(
     loans = 0
     timer = _Timer()
     ahead = _ReadAhead(root, parts)
+    # each partition's frames are written to the spill on a thread (Arrow IPC writes
+    # release the GIL) while the next partition is computed
+    spill_writer = ThreadPoolExecutor(1, thread_name_prefix="eod-spill")
+    spilling: Future[None] | None = None
     for i in range(parts):
         frames = ahead.take(i)  # and partition i + 1 starts loading on another thread
         timer.lap("read_book")
@@ -425,14 +431,21 @@ def _close(
             if step.scope == "partition":
                 step.run(ctx)
                 timer.lap(step.name)
-        for key in sorted(spilled):
-            if key in ctx.frames:
-                spill.put(key, i, _loan_order(ctx.frames[key]))
+        if spilling is not None:
+            spilling.result()  # the partition before: at most one partition's frames wait
+        kept = {key: ctx.frames[key] for key in sorted(spilled) if key in ctx.frames}
+        spilling = spill_writer.submit(_spill_partition, spill, i, kept)
         timer.lap("spill")
         loans += ctx.frames["state"].height
         del ctx, frames
         checkpoint("partition", business_date)
         report("partition_done", date=business_date.isoformat(), partition=i + 1, of=parts)
+    if spilling is not None:
+        spilling.result()
+    spill_writer.shutdown(wait=True)
+    timer.lap("spill")
+    if warming is not None:
+        warming.shutdown(wait=True)
     if "state" not in spill:
         raise NotFound("the book mirror has no partitions; import the feeds first")
     whole = StepContext(business_date, policy, DateFrames(spill), settings)
@@ -517,6 +530,25 @@ def _spark_states(
     return out
 
 
+def _warm_kernel(root: Path, business_date: date, policy: ServicingPolicy) -> ThreadPoolExecutor:
+    """Load the compiled loan-state kernel from numba's cache (about a second) on a
+    thread while the run starts, by computing a few loans of the first partition and
+    throwing the result away, so the first partition does not wait for the loading.
+    A failure here is left for the real computation to report."""
+
+    def warm() -> None:
+        folder = root / "part-0000"
+        loans = pl.scan_parquet(folder / "loans.parquet").head(8).collect()
+        ids = loans.select("loan_id").lazy()
+        heads = [pl.scan_parquet(folder / f"{name}.parquet").head(4096) for name in TABLES[1:]]
+        rest = [head.join(ids, on="loan_id", how="semi") for head in heads]
+        compute_state_pair(BookFrames(loans, *pl.collect_all(rest)), business_date, policy)
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="eod-warm")
+    pool.submit(warm)  # its outcome is not needed: a Future keeps any error to itself
+    return pool
+
+
 class _ReadAhead:
     """The book mirror's partitions in order, each read on a thread while the one
     before it is computed (Parquet decoding releases the GIL, and the partition
@@ -556,6 +588,11 @@ class _Timer:
         now = time.perf_counter()
         self.spent[stage] = round(self.spent.get(stage, 0.0) + now - self.mark, 3)
         self.mark = now
+
+
+def _spill_partition(spill: Spill, index: int, frames: dict[str, pl.DataFrame]) -> None:
+    for key, frame in frames.items():
+        spill.put(key, index, _loan_order(frame))
 
 
 def _loan_order(frame: pl.DataFrame) -> pl.DataFrame:
