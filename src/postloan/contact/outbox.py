@@ -121,9 +121,27 @@ def enqueue_batch(conn: Connection, messages: Iterable[Mapping[str, Any]]) -> se
     table = ContactOutbox.__tablename__
     columns["message_id"] = message_ids(len(columns["loan_id"]))
     frame = _batch_frame(columns, now)
+    before = _inserted_so_far(conn)
     bulk.insert(conn, table, frame, tail=f"ON CONFLICT ({', '.join(KEY)}) DO NOTHING")
+    if before is not None and _inserted_so_far(conn) == before + frame.height:
+        return set(zip(columns["loan_id"], columns["template"], strict=True))  # all new
     sql = f"SELECT loan_id, template FROM {table} WHERE message_id {{in_values}}"
     return {(r[0], r[1]) for r in bulk.select_in(conn, sql, columns["message_id"])}
+
+
+def _inserted_so_far(conn: Connection) -> int | None:
+    """SQLite: the connection's count of changed rows (``total_changes``), when only this
+    table's own inserts can move it (no trigger on the outbox); else None."""
+    import sqlite3
+
+    driver = conn.connection.driver_connection
+    if not isinstance(driver, sqlite3.Connection):
+        return None
+    triggers = conn.exec_driver_sql(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?",
+        (ContactOutbox.__tablename__,),
+    ).scalar_one()
+    return None if triggers else driver.total_changes
 
 
 def _append(
