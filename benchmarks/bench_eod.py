@@ -19,8 +19,10 @@ of each stage from the runner's progress events.
 reads yesterday's snapshot (one date of kernel work, changed rows upserted).
 ``--replicate K`` streams a K-times larger book made of K copies of the
 simulated one (loan ids prefixed), e.g. ``--loans 1000000 --replicate 10``.
-``--sample N`` also times ``engine="reference"`` (the per-loan reference) and
-``engine="local"`` on an N-loan sample of the same book, for the speed-up.
+``--homes DIR`` puts the run's home under DIR (default ``bench-out``), so runs of
+different code can go side by side. ``--sample N`` also times
+``engine="reference"`` (the per-loan reference) and ``engine="local"`` on an
+N-loan sample of the same book, for the speed-up.
 """
 
 from __future__ import annotations
@@ -82,8 +84,9 @@ def setup(
     sample: int,
     replicate: int = 1,
     terms: int = 0,
+    root: str = "bench-out",
 ) -> dict[str, Any]:
-    """A fresh POSTLOAN_HOME holding the mirror (and one for the sample)."""
+    """A fresh POSTLOAN_HOME under ``root`` holding the mirror (and one for the sample)."""
     import polars as pl
 
     from postloan.batch.book import BookFrames, write_book
@@ -91,7 +94,7 @@ def setup(
     src = cache_dir(loans, months, seed, terms)
     frames = [pl.read_parquet(src / f"{name}.parquet") for name in NAMES]
     frames[0] = _with_loan_columns(frames[0])
-    home = home_dir(loans, months, seed, partitions)
+    home = Path(root) / home_dir(loans, months, seed, partitions).name
     if terms:
         home = home.parent / f"{home.name}-t{terms}"
     if replicate > 1:
@@ -232,6 +235,11 @@ def main() -> None:
     ap.add_argument("--_measure", nargs=3, help=argparse.SUPPRESS)
     ap.add_argument("--_setup", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument(
+        "--homes",
+        default="bench-out",
+        help="folder for the run's POSTLOAN_HOME (default bench-out; one per concurrent run)",
+    )
+    ap.add_argument(
         "--terms", type=int, default=0, help="every loan over N months (default: the sim's mix)"
     )
     ap.add_argument("--_build", nargs=4, type=int, help=argparse.SUPPRESS)
@@ -240,7 +248,8 @@ def main() -> None:
         build(*ns._build)
         return
     if ns._setup:  # a child of its own, so the parent stays small (ru_maxrss survives exec)
-        info = setup(ns.loans, ns.months, ns.seed, ns.partitions, ns.sample, ns.replicate, ns.terms)
+        sizes = (ns.loans, ns.months, ns.seed, ns.partitions, ns.sample, ns.replicate, ns.terms)
+        info = setup(*sizes, root=ns.homes)
         print(json.dumps(info))  # noqa: T201
         return
     if ns._measure:
@@ -254,7 +263,7 @@ def main() -> None:
     on = ns.on or json.loads((src / "meta.json").read_text())["business_date"]
     sizes = ["--loans", str(ns.loans), "--months", str(ns.months), "--seed", str(ns.seed)]
     sizes += ["--partitions", str(ns.partitions), "--sample", str(ns.sample)]
-    sizes += ["--replicate", str(ns.replicate), "--terms", str(ns.terms)]
+    sizes += ["--replicate", str(ns.replicate), "--terms", str(ns.terms), "--homes", ns.homes]
     info = child(["--_setup", *sizes])
     home = Path(info["home"])
     report: dict[str, Any] = {
