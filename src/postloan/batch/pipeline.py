@@ -370,6 +370,8 @@ def _close(
     root = book_dir(settings.home)
     parts = partition_count(root)
     warming = _warm_kernel(root, business_date, policy) if engine == "local" else None
+    # the first partition starts loading now, while the run is set up
+    ahead = _ReadAhead(root, parts) if engine != "spark" else None
     run_id = _start_run(store, business_date, engine, clock())
     snapshots = SnapshotStore(settings.snapshot_dir)
     inputs = _Inputs(snapshots, business_date)
@@ -387,7 +389,7 @@ def _close(
     report("date_start", date=business_date.isoformat(), partitions=parts, run_id=run_id)
     loans = 0
     timer = _Timer()
-    ahead = _ReadAhead(root, parts)
+    ahead = ahead or _ReadAhead(root, parts)
     # each partition's frames are written to the spill on a thread (Arrow IPC writes
     # release the GIL) while the next partition is computed
     spill_writer = ThreadPoolExecutor(1, thread_name_prefix="eod-spill")
@@ -559,7 +561,9 @@ class _ReadAhead:
         self.root = root
         self.parts = parts
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="eod-read")
-        self.pending: Future[BookFrames] | None = None
+        self.pending: Future[BookFrames] | None = (
+            self.pool.submit(read_partition, root, 0) if parts else None
+        )
 
     def take(self, index: int) -> BookFrames:
         if self.pending is None:
