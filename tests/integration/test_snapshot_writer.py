@@ -12,9 +12,15 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from sqlalchemy import func, select
 
+from postloan.batch.pipeline import last_closed_business_date, run_date
 from postloan.batch.snapshot_writer import SnapshotWriter
 from postloan.batch.spill import Spill
+from postloan.commands.demo import sample_feeds_dir
+from postloan.feeds.importer import import_directory
+from postloan.store import Store
+from postloan.store import tables as t
 from postloan.store.snapshots import PART_FILE, SnapshotStore
 
 D = date(2026, 10, 31)
@@ -79,3 +85,38 @@ def test_a_failed_write_is_raised_on_the_committing_thread(tmp_path: Path) -> No
         writer.wait_for("kpi")  # a waiting hook is not left blocked
     assert again.value is raised.value
     assert D not in snapshots.dates("loan_state")
+
+
+@pytest.fixture
+def book(store: Store) -> Store:
+    report = import_directory(sample_feeds_dir(), store)
+    assert report.rejected == 0
+    return store
+
+
+def test_a_close_whose_snapshot_write_fails_commits_nothing(
+    book: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The files are written while the transaction works; if one cannot be written,
+    the transaction rolls back: no watermark, no current state, the run stays
+    ``running`` — and the next run closes the date as usual."""
+    day = date(2026, 10, 6)
+    real = SnapshotStore.write_stream
+
+    def failing(self: SnapshotStore, table: str, *args: object, **kw: object) -> Path:
+        if table == "features":
+            raise OSError(28, "No space left on device")
+        return real(self, table, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(SnapshotStore, "write_stream", failing)
+    with pytest.raises(OSError, match="No space left"):
+        run_date(book, day)
+    with book.begin() as conn:
+        assert last_closed_business_date(conn) is None
+        assert conn.execute(select(func.count()).select_from(t.LoanStateCurrent)).scalar() == 0
+        assert conn.execute(select(t.EodRun.status)).scalars().all() == ["running"]
+    monkeypatch.setattr(SnapshotStore, "write_stream", real)
+    done = run_date(book, day)
+    assert set(done.content_hashes) >= {"loan_state", "features"}
+    with book.begin() as conn:
+        assert last_closed_business_date(conn) == day
