@@ -348,20 +348,18 @@ def prepare(
     np.cumsum(r_count, out=r_start[1:])
     first, rows = compiled_book.feed_rows(*frozen(tk, tday, ttype, new_k, keep), on, n)
     fixed = frozen(first, rows, tday, ttype, amount, J, owing_next, start, end, r_start, r_day)
+    # one pass: each loan writes its events into room for as many as it can have
+    # (the walk reads a loan's ``ev_count`` events from its ``ev_start``)
+    bounds = compiled_book.event_bounds(first, r_start)
     ev_count = np.zeros(n, np.int64)
+    ev_start = np.cumsum(bounds) - bounds
+    E = np.empty((3, int(bounds.sum())), np.int64)
 
-    def loan_events(E: I64, ev_start: I64) -> None:
-        def loans_range(lo: int, hi: int) -> None:
-            widest = compiled_book.event_scratch(fixed[0], fixed[9], lo, hi)
-            scratch = np.empty((4, widest), np.int64)
-            compiled_book.events(*fixed, on, ev_count, ev_start, E, scratch, lo, hi)
+    def loans_range(lo: int, hi: int) -> None:
+        scratch = np.empty((4, compiled_book.event_scratch(bounds, lo, hi)), np.int64)
+        compiled_book.events(*fixed, on, ev_count, ev_start, E, scratch, lo, hi)
 
-        in_ranges(loan_cuts, loans_range)
-
-    loan_events(np.empty((3, 0), np.int64), ev_count)  # count each loan's events
-    ev_start = np.cumsum(ev_count) - ev_count
-    E = np.empty((3, int(ev_count.sum())), np.int64)
-    loan_events(E, ev_start)  # then write them
+    in_ranges(loan_cuts, loans_range)
     del first, rows
     del tk, tday, ttype, amount, known
     order = np.lexsort((m_start, m_k))

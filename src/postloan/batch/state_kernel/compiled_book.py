@@ -223,13 +223,15 @@ def _mark_applied(tk: Any, tday: Any, ttype: Any, keep: Any, on: int, out: Any) 
         out[e] = _applied(tk, tday, ttype, keep, on, e)
 
 
-def event_scratch(first: Any, r_start: Any, lo: int, hi: int) -> int:
-    """Columns of ``events``' scratch for loans ``lo .. hi - 1``: the most events one
-    loan can have (each repayment and its held-money day, and restructuring days)."""
-    if hi <= lo:
-        return 0
-    widest = 2 * np.diff(first[lo : hi + 1]) + np.diff(r_start[lo : hi + 1])
-    return int(widest.max())
+def event_bounds(first: Any, r_start: Any) -> Any:
+    """The most events each loan can have: each repayment or write-off, a held-money
+    day per repayment, and its restructuring days."""
+    return 2 * np.diff(first) + np.diff(r_start)
+
+
+def event_scratch(bounds: Any, lo: int, hi: int) -> int:
+    """Columns of ``events``' scratch for loans ``lo .. hi - 1``."""
+    return int(bounds[lo:hi].max()) if hi > lo else 0
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -255,20 +257,18 @@ def events(
 ) -> None:
     """Loans ``lo .. hi - 1``' events in (day, kind) order, ties in the feed's order:
     their repayments and write-offs (``feed_rows``), held-money days and
-    restructuring days (``r_start`` CSR over loans). With ``E`` empty, counts them
-    into ``count``; else writes them to ``E`` (``compiled``'s event rows) from
-    ``ev_start``. ``scratch``: four rows of at least :func:`event_scratch` columns.
-    Compiled without the runtime, so the call per loan counts no references."""
+    restructuring days (``r_start`` CSR over loans): written to ``E`` (``compiled``'s
+    event rows) from ``ev_start[k]`` (room for :func:`event_bounds` events a loan),
+    their number to ``count[k]``. ``scratch``: four rows of at least
+    :func:`event_scratch` columns. Compiled without the runtime, so the call per
+    loan counts no references."""
     keys, source, out_keys, out_source = scratch[0], scratch[1], scratch[2], scratch[3]
-    write = E.shape[1] > 0
     for k in range(lo, hi):
         c = _loan_events(
             k, rows, first[k], first[k + 1], tday, ttype, J, owing_next, start, end,
             r_start, r_day, on, keys, source, out_keys, out_source,
         )  # fmt: skip
-        if not write:
-            count[k] = c
-            continue
+        count[k] = c
         at = ev_start[k]
         for x in range(c):
             src = out_source[x]
