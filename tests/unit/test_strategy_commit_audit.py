@@ -73,9 +73,9 @@ def _reference_entry(seq: int, event: AuditEvent, at: str) -> bytes:
     )
 
 
-_text = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=12
-).filter(lambda t: bool(t.strip()))
+_text = st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=12).filter(
+    lambda t: bool(t.strip())
+)
 _values = st.recursive(
     st.none()
     | st.booleans()
@@ -99,7 +99,8 @@ _events = st.builds(
     object_id=_text,
     before=_data,
     after=_data,
-    reason=st.none() | st.text(alphabet=st.characters(blacklist_categories=("Cs", "Nd"))),
+    reason=st.none()
+    | st.text(alphabet=st.characters(codec="utf-8").filter(lambda c: not c.isdecimal())),
     business_date=st.none() | st.dates(),
 )
 
