@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from postloan.audit.entry import AuditEvent, canonical_json, digest, entry_bytes
+from postloan.audit.entry import PII_KEYS, AuditEvent, canonical_json, digest, entry_bytes
 from postloan.domain.errors import ValidationError
 
 
@@ -20,7 +20,11 @@ def test_canonical_json_is_sorted_compact_utf8() -> None:
     assert canonical_json(data) == '{"a":{"y":"2026-01-02","z":"1.50"},"b":1,"c":"次级"}'.encode()
 
 
-@given(st.dictionaries(st.text(max_size=8), st.integers() | st.text(max_size=8), max_size=6))
+#: keys that are not personal-data names (``digest`` refuses those, in any case)
+_keys = st.text(max_size=8).filter(lambda k: k.lower() not in PII_KEYS)
+
+
+@given(st.dictionaries(_keys, st.integers() | st.text(max_size=8), max_size=6))
 def test_digest_does_not_depend_on_key_order(data: dict[str, object]) -> None:
     reordered = dict(reversed(list(data.items())))
     assert digest(data) == digest(reordered)
