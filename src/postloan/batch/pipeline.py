@@ -389,80 +389,63 @@ def _close(
     report("date_start", date=business_date.isoformat(), partitions=parts, run_id=run_id)
     loans = 0
     timer = _Timer()
-    tables = _snapshot_tables(names, steps)
-    # a snapshot of a frame each partition spills is written beside the partition
-    # loop, a partition at a time, on a thread of its own (idle cores, GIL released)
-    streamed = {table: key for table, key in tables.items() if key in spilled}
-    early = [
-        SnapshotWriter(
-            snapshots, business_date, (table,), {table: key}, spill, {}, checkpoint,
-            stream=lambda key: spill.pieces_when_ready(key, parts),
-        ).start()
-        for table, key in streamed.items()
-    ]  # fmt: skip
     ahead = ahead or _ReadAhead(root, parts)
     # each partition's frames are written to the spill on a thread (Arrow IPC writes
     # release the GIL) while the next partition is computed
     spill_writer = ThreadPoolExecutor(1, thread_name_prefix="eod-spill")
     spilling: Future[None] | None = None
-    try:
-        for i in range(parts):
-            frames = ahead.take(i)  # and partition i + 1 starts loading on another thread
-            timer.lap("read_book")
-            ctx = StepContext(business_date, policy, {}, settings)
-            ctx.frames.update(
-                loans=frames.loans,
-                schedules=frames.schedules,
-                transactions=frames.transactions,
-                marks=frames.marks,
-            )
-            ids = frames.loans.select("loan_id")
-            if spark is not None:  # computed on the executors before the loop
-                from postloan.batch.spark_engine import read_state_slice
+    for i in range(parts):
+        frames = ahead.take(i)  # and partition i + 1 starts loading on another thread
+        timer.lap("read_book")
+        ctx = StepContext(business_date, policy, {}, settings)
+        ctx.frames.update(
+            loans=frames.loans,
+            schedules=frames.schedules,
+            transactions=frames.transactions,
+            marks=frames.marks,
+        )
+        ids = frames.loans.select("loan_id")
+        if spark is not None:  # computed on the executors before the loop
+            from postloan.batch.spark_engine import read_state_slice
 
-                ctx.frames["state"] = read_state_slice(spark / "state", ids)
-            elif "ROLL_EVENTS" in names and inputs.prev_path is None:
-                # no snapshot of D−1: one kernel pass yields both days' states
-                prev, state = compute_state_pair(frames, business_date, policy, engine, master)
-                ctx.frames["state"], ctx.frames["prev_state"] = state, prev.select(COMPARED)
+            ctx.frames["state"] = read_state_slice(spark / "state", ids)
+        elif "ROLL_EVENTS" in names and inputs.prev_path is None:
+            # no snapshot of D−1: one kernel pass yields both days' states
+            prev, state = compute_state_pair(frames, business_date, policy, engine, master)
+            ctx.frames["state"], ctx.frames["prev_state"] = state, prev.select(COMPARED)
+        else:
+            ctx.frames["state"] = compute_states(frames, business_date, policy, engine, master)
+        timer.lap("state")
+        if "ROLL_EVENTS" in names and "prev_state" not in ctx.frames:
+            if spark is not None and inputs.prev_path is None:
+                prev = read_state_slice(spark / "prev", ids).select(COMPARED)
+                ctx.frames["prev_state"] = prev
             else:
-                ctx.frames["state"] = compute_states(frames, business_date, policy, engine, master)
-            timer.lap("state")
-            if "ROLL_EVENTS" in names and "prev_state" not in ctx.frames:
-                if spark is not None and inputs.prev_path is None:
-                    prev = read_state_slice(spark / "prev", ids).select(COMPARED)
-                    ctx.frames["prev_state"] = prev
-                else:
-                    ctx.frames["prev_state"] = inputs.prev_state(frames, policy, engine, master)
-            timer.lap("prev_state")
-            if "FEATURES" in names:
-                ctx.frames["history"] = inputs.history(ids)
-                ctx.frames.update(inputs.contact_history(ids))
-                if inputs.peers is not None:
-                    ctx.frames["peer_state"] = inputs.peers.filter(pl.col("part") != i)
-                timer.lap("history")
-            for step in steps:
-                if step.scope == "partition":
-                    step.run(ctx)
-                    timer.lap(step.name)
-            if spilling is not None:
-                spilling.result()  # the partition before: at most one partition's frames wait
-            kept = {key: ctx.frames[key] for key in sorted(spilled) if key in ctx.frames}
-            spilling = spill_writer.submit(_spill_partition, spill, i, kept)
-            timer.lap("spill")
-            loans += ctx.frames["state"].height
-            del ctx, frames
-            checkpoint("partition", business_date)
-            report("partition_done", date=business_date.isoformat(), partition=i + 1, of=parts)
+                ctx.frames["prev_state"] = inputs.prev_state(frames, policy, engine, master)
+        timer.lap("prev_state")
+        if "FEATURES" in names:
+            ctx.frames["history"] = inputs.history(ids)
+            ctx.frames.update(inputs.contact_history(ids))
+            if inputs.peers is not None:
+                ctx.frames["peer_state"] = inputs.peers.filter(pl.col("part") != i)
+            timer.lap("history")
+        for step in steps:
+            if step.scope == "partition":
+                step.run(ctx)
+                timer.lap(step.name)
         if spilling is not None:
-            spilling.result()
-        spill_writer.shutdown(wait=True)
+            spilling.result()  # the partition before: at most one partition's frames wait
+        kept = {key: ctx.frames[key] for key in sorted(spilled) if key in ctx.frames}
+        spilling = spill_writer.submit(_spill_partition, spill, i, kept)
         timer.lap("spill")
-    except BaseException as err:
-        spill.fail(err)  # the streamed writers stop waiting for partitions
-        for w in early:
-            w.join()
-        raise
+        loans += ctx.frames["state"].height
+        del ctx, frames
+        checkpoint("partition", business_date)
+        report("partition_done", date=business_date.isoformat(), partition=i + 1, of=parts)
+    if spilling is not None:
+        spilling.result()
+    spill_writer.shutdown(wait=True)
+    timer.lap("spill")
     if warming is not None:
         warming.shutdown(wait=True)
     if "state" not in spill:
@@ -472,11 +455,19 @@ def _close(
         if step.scope == "date":
             step.run(whole)
             timer.lap(step.name)
-    rest = tuple(t for t in (*OUTPUTS, *snapshot_tables()) if t not in streamed)
-    late = SnapshotWriter(
-        snapshots, business_date, rest, tables, spill, whole.frames, checkpoint
+    tables = {"loan_state": "state"}
+    if "ROLL_EVENTS" in names:
+        tables["loan_events"] = "events"
+    if "FEATURES" in names:
+        tables["features"] = "features"
+    if "KPI_SNAPSHOT" in names:
+        tables["kpi"] = "kpi"
+    for step in steps:
+        tables.update({key: key for key in step.snapshot})
+    every = (*OUTPUTS, *snapshot_tables())
+    writer = SnapshotWriter(
+        snapshots, business_date, every, tables, spill, whole.frames, checkpoint
     ).start()  # the files are written while the transaction does its work
-    writer = _Writers([*early, late])
     try:
         now = clock()
         hooks = [step for step in steps if step.commit is not None]
@@ -496,7 +487,7 @@ def _close(
         )
     finally:
         writer.join()  # never leave a half-written staging folder behind a failed commit
-        timer.spent["snapshots"] = round(writer.seconds(), 3)
+        timer.spent["snapshots"] = round(writer.seconds, 3)
     hashes = writer.hashes()
     report("snapshots_written", date=business_date.isoformat(), tables=sorted(hashes))
     spill.remove()
@@ -560,46 +551,6 @@ def _warm_kernel(root: Path, business_date: date, policy: ServicingPolicy) -> Th
     return pool
 
 
-def _snapshot_tables(names: set[str], steps: list[Step]) -> dict[str, str]:
-    """Snapshot table → the frame it holds, for the enabled steps."""
-    tables = {"loan_state": "state"}
-    if "ROLL_EVENTS" in names:
-        tables["loan_events"] = "events"
-    if "FEATURES" in names:
-        tables["features"] = "features"
-    if "KPI_SNAPSHOT" in names:
-        tables["kpi"] = "kpi"
-    for step in steps:
-        tables.update({key: key for key in step.snapshot})
-    return tables
-
-
-class _Writers:
-    """The date's snapshot writers as one: all hashes, waits, joins."""
-
-    def __init__(self, writers: list[SnapshotWriter]) -> None:
-        self.writers = writers
-
-    def wait_for(self, table: str) -> None:
-        for w in self.writers:
-            if table in w.every:
-                w.wait_for(table)
-
-    def hashes(self) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for w in self.writers:
-            out.update(w.hashes())
-        return out
-
-    def join(self) -> None:
-        for w in self.writers:
-            w.join()
-
-    def seconds(self) -> float:
-        """The longest writer's time (they run side by side)."""
-        return max((w.seconds for w in self.writers), default=0.0)
-
-
 class _ReadAhead:
     """The book mirror's partitions in order, each read on a thread while the one
     before it is computed (Parquet decoding releases the GIL, and the partition
@@ -646,7 +597,6 @@ class _Timer:
 def _spill_partition(spill: Spill, index: int, frames: dict[str, pl.DataFrame]) -> None:
     for key, frame in frames.items():
         spill.put(key, index, _loan_order(frame))
-    spill.mark_done(index)
 
 
 def _loan_order(frame: pl.DataFrame) -> pl.DataFrame:

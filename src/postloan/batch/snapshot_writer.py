@@ -16,11 +16,10 @@ first (``CommitContext.snapshot_ready``).
 from __future__ import annotations
 
 import hashlib
-import itertools
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
 
@@ -41,9 +40,7 @@ def file_sha256(path: os.PathLike[str] | str) -> str:
 class SnapshotWriter:
     """Writes ``tables`` (snapshot table → frame key, in order) of ``business_date``
     from ``spill`` or ``frames`` on its own thread; tables not in ``tables`` but in
-    ``every`` lose their partition of the date (a step switched off since). With
-    ``stream``, a table's pieces come from ``stream(key)`` instead, as they arrive
-    (``Spill.pieces_when_ready``: the writer runs beside the partition loop)."""
+    ``every`` lose their partition of the date (a step switched off since)."""
 
     def __init__(
         self,
@@ -54,7 +51,6 @@ class SnapshotWriter:
         spill: Spill,
         frames: Mapping[str, pl.DataFrame],
         checkpoint: Callable[[str, date], None],
-        stream: Callable[[str], Iterable[pl.DataFrame]] | None = None,
     ) -> None:
         self.snapshots = snapshots
         self.business_date = business_date
@@ -63,7 +59,6 @@ class SnapshotWriter:
         self.spill = spill
         self.frames = frames
         self.checkpoint = checkpoint
-        self.stream = stream
         self.seconds = 0.0
         self._hashes: dict[str, str] = {}
         self._done = {table: threading.Event() for table in every}
@@ -95,14 +90,6 @@ class SnapshotWriter:
         if key is None:
             self.snapshots.delete(table, self.business_date)
             return None
-        if self.stream is not None:  # pieces as the partitions are spilled
-            pieces = iter(self.stream(key))
-            first = next(pieces, None)
-            if first is None:  # no partition wrote the frame
-                return None
-            return self.snapshots.write_stream(
-                table, self.business_date, itertools.chain([first], pieces)
-            )
         if key in self.spill:
             return self.snapshots.write_stream(table, self.business_date, self.spill.pieces(key))
         if key in self.frames:

@@ -17,10 +17,8 @@ gives back when it ends.
 
 from __future__ import annotations
 
-import functools
 import os
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,10 +26,6 @@ import polars as pl
 
 #: File name suffix of a spilled piece (Arrow IPC file format).
 SUFFIX = ".arrow"
-
-
-class RunStopped(RuntimeError):
-    """A reader of the spill learns the run failed before its partition arrived."""
 
 
 class Spill:
@@ -42,18 +36,11 @@ class Spill:
             shutil.rmtree(root)
         root.mkdir(parents=True)
         self.root = root
-        self._ready = threading.Condition()
-        self._done: set[int] = set()
-        self._failed: BaseException | None = None
-
-    def path(self, key: str, index: int) -> Path:
-        """Where partition ``index``'s frame of ``key`` is (once put)."""
-        return self.root / key / f"part-{index:05d}{SUFFIX}"
 
     def put(self, key: str, index: int, frame: pl.DataFrame) -> None:
         folder = self.root / key
         folder.mkdir(exist_ok=True)
-        target = self.path(key, index)
+        target = folder / f"part-{index:05d}{SUFFIX}"
         staging = folder / f".part-{index:05d}-{os.getpid()}.tmp"
         frame.write_ipc(staging, compression="uncompressed")
         staging.replace(target)  # a new file, never one rewritten under a reader
@@ -68,33 +55,6 @@ class Spill:
         """The frames of ``key``, one per partition, in partition order."""
         for path in self.files(key):
             yield pl.read_ipc(path, columns=columns)
-
-    def mark_done(self, index: int) -> None:
-        """Partition ``index`` has put every frame it will (readers waiting for it go on)."""
-        with self._ready:
-            self._done.add(index)
-            self._ready.notify_all()
-
-    def fail(self, error: BaseException) -> None:
-        """The run stopped: readers waiting for a partition raise instead of waiting."""
-        with self._ready:
-            self._failed = error
-            self._ready.notify_all()
-
-    def _arrived(self, index: int) -> bool:
-        return index in self._done or self._failed is not None
-
-    def pieces_when_ready(self, key: str, parts: int) -> Iterator[pl.DataFrame]:
-        """The frames of ``key`` in partition order, each as soon as its partition is
-        marked done: for a reader beside the partition loop (the snapshot writers)."""
-        for index in range(parts):
-            with self._ready:
-                self._ready.wait_for(functools.partial(self._arrived, index))
-                if self._failed is not None:
-                    raise RunStopped(f"the run stopped before partition {index} was spilled")
-            path = self.path(key, index)
-            if path.exists():
-                yield pl.read_ipc(path)
 
     def read(self, key: str, columns: list[str] | None = None) -> pl.DataFrame:
         """All partitions of ``key`` as one frame (loan-id order)."""

@@ -135,13 +135,9 @@ class SnapshotStore:
                 raise ValidationError(f"no rows or schema given for snapshot table {table!r}")
             if rows:
                 writer.write_table(pa.concat_tables(pending).combine_chunks(), row_group_rows)
-        except BaseException:
+        finally:
             if writer is not None:
                 writer.close()
-            shutil.rmtree(staging, ignore_errors=True)  # nothing half-written stays behind
-            raise
-        if writer is not None:
-            writer.close()
         old = target.parent / f".old-{target.name}-{os.getpid()}"
         if target.exists():
             target.rename(old)
