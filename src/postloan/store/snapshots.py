@@ -135,9 +135,13 @@ class SnapshotStore:
                 raise ValidationError(f"no rows or schema given for snapshot table {table!r}")
             if rows:
                 writer.write_table(pa.concat_tables(pending).combine_chunks(), row_group_rows)
-        finally:
+        except BaseException:
             if writer is not None:
                 writer.close()
+            shutil.rmtree(staging, ignore_errors=True)  # nothing half-written stays behind
+            raise
+        if writer is not None:
+            writer.close()
         old = target.parent / f".old-{target.name}-{os.getpid()}"
         if target.exists():
             target.rename(old)
