@@ -266,6 +266,11 @@ def main() -> None:
     sizes += ["--replicate", str(ns.replicate), "--terms", str(ns.terms), "--homes", ns.homes]
     info = child(["--_setup", *sizes])
     home = Path(info["home"])
+    # the mirror was just written: let the OS put it on disk first, or the timed close
+    # competes with the setup's write-back (an import runs long before a close)
+    t0 = time.perf_counter()
+    os.sync()
+    info["sync_s"] = round(time.perf_counter() - t0, 2)
     report: dict[str, Any] = {
         "machine": f"{platform.machine()} {os.cpu_count()} cpu",
         "loans_simulated": ns.loans,
