@@ -1,12 +1,13 @@
 """Benchmark: one full close of business (``run_date``) end to end.
 
-    .venv/bin/python benchmarks/bench_eod.py --loans 1000000 [--partitions 4]
+    .venv/bin/python benchmarks/bench_eod.py --loans 1000000 [--partitions N]
 
 The book is simulated once and cached as store-shaped Parquet frames
 (``postloan.batch.state_kernel.simbook.store_frames``; the same cache folder as
 ``bench_eod_kernel.py``, ``bench-out/eod-kernel-<loans>-<months>-<seed>/``, so
 the two benchmarks share one simulation). It is then written as the book
-mirror (``write_book``, N loan-id range partitions) of a fresh ``POSTLOAN_HOME``
+mirror (``write_book``, N loan-id range partitions; by default the product's own
+partition size, ``book.LOANS_PER_PARTITION`` loans each) of a fresh ``POSTLOAN_HOME``
 with an empty SQLite database — what ``postloan import`` leaves behind, without
 the hours of loading 36M rows into SQLite. The timed run is a child process:
 ``run_date`` on the business date (the simulation's last month-end) with the
@@ -103,9 +104,9 @@ def setup(
         shutil.rmtree(home)
     home.mkdir(parents=True)
     t0 = time.perf_counter()
-    write_book(BookFrames(*frames), home / "book", partitions)
+    written = write_book(BookFrames(*frames), home / "book", partitions or None)
     if replicate > 1:
-        _replicate(home / "book", partitions, replicate)
+        _replicate(home / "book", written, replicate)
     mirror_s = time.perf_counter() - t0
     if sample:
         ids = frames[0].select("loan_id").gather_every(max(1, frames[0].height // sample))
@@ -224,7 +225,12 @@ def main() -> None:
     ap.add_argument("--loans", type=int, default=1_000_000)
     ap.add_argument("--months", type=int, default=36)
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--partitions", type=int, default=4)
+    ap.add_argument(
+        "--partitions",
+        type=int,
+        default=0,
+        help="book mirror partitions (default 0: the product's default size)",
+    )
     ap.add_argument("--sample", type=int, default=2000)
     ap.add_argument("--on", default=None, help="business date (default: last simulated month)")
     ap.add_argument("--engine", default="local")
@@ -275,7 +281,7 @@ def main() -> None:
         "machine": f"{platform.machine()} {os.cpu_count()} cpu",
         "loans_simulated": ns.loans,
         "replicated": ns.replicate,
-        "partitions": ns.partitions,
+        "partitions": json.loads((home / "book" / "manifest.json").read_text())["partitions"],
         "business_date": on,
         **info,
         "run": child(["--_measure", str(home), on, ns.engine]),

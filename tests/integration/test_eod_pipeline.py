@@ -23,7 +23,7 @@ from postloan.batch.pipeline import (
 )
 from postloan.batch.reference import STATE_SCHEMA
 from postloan.commands.demo import sample_feeds_dir
-from postloan.domain.errors import ValidationError
+from postloan.domain.errors import ConfigError, ValidationError
 from postloan.domain.policy import ServicingPolicy
 from postloan.feeds.importer import import_directory
 from postloan.store import Store
@@ -130,6 +130,37 @@ def test_streaming_partitions_give_the_same_outputs(book: Store, tmp_path: Path)
     assert partition_count(book_dir(book.settings.home)) == 3
     run_date(book, D3)
     assert files(book, D3) == whole
+
+
+def test_partitions_computed_at_once_give_the_same_outputs_in_order(book: Store) -> None:
+    """Two or three partitions computed at the same time write the same bytes as one
+    at a time, and report them in partition order."""
+    book.settings.config_file.write_text("eod:\n  partitions: 5\n  workers: 1\n", "utf-8")
+    assert refresh_mirror(book) == 5
+    run_date(book, D3)
+    alone = files(book, D3)
+    for workers in (2, 3):
+        book.settings.config_file.write_text(
+            f"eod:\n  partitions: 5\n  workers: {workers}\n", encoding="utf-8"
+        )
+        loans, done = _run_counting_partitions(book, D3)
+        assert done == [1, 2, 3, 4, 5]
+        assert files(book, D3) == alone
+        assert loans == read_book(book_dir(book.settings.home)).loans.height
+
+
+def _run_counting_partitions(store: Store, on: date) -> tuple[int, list[object]]:
+    """``run_date``'s loans, and the partitions its ``partition_done`` reports named."""
+    events: list[tuple[str, dict[str, object]]] = []
+    result = run_date(store, on, report=lambda event, **f: events.append((event, f)))
+    return result.loans, [f["partition"] for event, f in events if event == "partition_done"]
+
+
+@pytest.mark.parametrize("value", [0, -1, "two", True, 1.5])
+def test_a_bad_worker_count_is_a_config_error(book: Store, value: object) -> None:
+    book.settings.config_file.write_text(f"eod:\n  workers: {value}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="eod.workers must be a positive whole number"):
+        run_date(book, D3)
 
 
 def test_state_snapshot_matches_the_reference(book: Store) -> None:

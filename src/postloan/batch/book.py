@@ -35,8 +35,12 @@ if TYPE_CHECKING:
     from postloan.store.db import Store
 
 TABLES = ("loans", "schedules", "transactions", "marks")
-#: Loans per partition when the caller does not choose the partition count.
-LOANS_PER_PARTITION = 250_000
+#: Loans per partition when the caller does not choose the partition count. Small
+#: enough that the close's partitions (two computed at once, one read ahead, one
+#: spilled) fit in about 2 GB at 1M loans and reuse the same memory partition after
+#: partition (250k-loan partitions took 6.7 GB and faulted in twice the pages; see
+#: docs/benchmarks.md), large enough that per-call overheads stay small.
+LOANS_PER_PARTITION = 62_500
 MANIFEST = "manifest.json"
 #: The mirror is a working copy read whole by every close of business: LZ4 decodes
 #: the 36M-row schedules about 30% faster than zstd, for files about 40% larger.

@@ -29,9 +29,8 @@ import json
 import os
 import secrets
 import signal
-import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -49,13 +48,18 @@ from postloan.batch.book import (
     book_dir,
     partition_count,
     read_loans,
-    read_partition,
     refresh_book,
     split_borrowers,
 )
 from postloan.batch.current_stage import MIN_ROWS as STAGE_MIN_ROWS
 from postloan.batch.current_stage import StagedCurrent, current_rows
 from postloan.batch.engines import compute_state_pair, compute_states
+from postloan.batch.partitions import (
+    PartitionPlan,
+    ReadAhead,
+    StageTimer,
+    run_partitions,
+)
 from postloan.batch.snapshot_writer import SnapshotWriter
 from postloan.batch.spill import DateFrames, Spill
 from postloan.batch.steps import (
@@ -63,6 +67,7 @@ from postloan.batch.steps import (
     Step,
     StepContext,
     partition_count_setting,
+    partition_workers,
     resolve_steps,
     snapshot_tables,
 )
@@ -364,14 +369,16 @@ def _close(
 ) -> EodResult:
     settings = store.settings
     policy = policy or load_policy(settings)
-    steps = resolve_steps(read_config(settings.config_file).get("eod"))
+    section = read_config(settings.config_file).get("eod")
+    steps = resolve_steps(section)
+    workers = partition_workers(section, engine)
     checkpoint("start", business_date)
     ensure_book(store)
     root = book_dir(settings.home)
     parts = partition_count(root)
     warming = _warm_kernel(root, business_date, policy) if engine == "local" else None
     # the first partition starts loading now, while the run is set up
-    ahead = _ReadAhead(root, parts) if engine != "spark" else None
+    ahead = ReadAhead(root, parts) if engine != "spark" else None
     run_id = _start_run(store, business_date, engine, clock())
     snapshots = SnapshotStore(settings.snapshot_dir)
     inputs = _Inputs(snapshots, business_date)
@@ -387,65 +394,26 @@ def _close(
     if "FEATURES" in names:
         inputs.load_peers(root, policy, engine, None if spark is None else spark / "state")
     report("date_start", date=business_date.isoformat(), partitions=parts, run_id=run_id)
-    loans = 0
-    timer = _Timer()
-    ahead = ahead or _ReadAhead(root, parts)
-    # each partition's frames are written to the spill on a thread (Arrow IPC writes
-    # release the GIL) while the next partition is computed
-    spill_writer = ThreadPoolExecutor(1, thread_name_prefix="eod-spill")
-    spilling: Future[None] | None = None
-    for i in range(parts):
-        frames = ahead.take(i)  # and partition i + 1 starts loading on another thread
-        timer.lap("read_book")
-        ctx = StepContext(business_date, policy, {}, settings)
-        ctx.frames.update(
-            loans=frames.loans,
-            schedules=frames.schedules,
-            transactions=frames.transactions,
-            marks=frames.marks,
-        )
-        ids = frames.loans.select("loan_id")
-        if spark is not None:  # computed on the executors before the loop
-            from postloan.batch.spark_engine import read_state_slice
+    timer = StageTimer()
+    plan = PartitionPlan(
+        business_date,
+        policy,
+        settings,
+        tuple(steps),
+        frozenset(spilled),
+        inputs,
+        engine,
+        master,
+        spark,
+    )
 
-            ctx.frames["state"] = read_state_slice(spark / "state", ids)
-        elif "ROLL_EVENTS" in names and inputs.prev_path is None:
-            # no snapshot of D−1: one kernel pass yields both days' states
-            prev, state = compute_state_pair(frames, business_date, policy, engine, master)
-            ctx.frames["state"], ctx.frames["prev_state"] = state, prev.select(COMPARED)
-        else:
-            ctx.frames["state"] = compute_states(frames, business_date, policy, engine, master)
-        timer.lap("state")
-        if "ROLL_EVENTS" in names and "prev_state" not in ctx.frames:
-            if spark is not None and inputs.prev_path is None:
-                prev = read_state_slice(spark / "prev", ids).select(COMPARED)
-                ctx.frames["prev_state"] = prev
-            else:
-                ctx.frames["prev_state"] = inputs.prev_state(frames, policy, engine, master)
-        timer.lap("prev_state")
-        if "FEATURES" in names:
-            ctx.frames["history"] = inputs.history(ids)
-            ctx.frames.update(inputs.contact_history(ids))
-            if inputs.peers is not None:
-                ctx.frames["peer_state"] = inputs.peers.filter(pl.col("part") != i)
-            timer.lap("history")
-        for step in steps:
-            if step.scope == "partition":
-                step.run(ctx)
-                timer.lap(step.name)
-        if spilling is not None:
-            spilling.result()  # the partition before: at most one partition's frames wait
-        kept = {key: ctx.frames[key] for key in sorted(spilled) if key in ctx.frames}
-        spilling = spill_writer.submit(_spill_partition, spill, i, kept)
-        timer.lap("spill")
-        loans += ctx.frames["state"].height
-        del ctx, frames
+    def partition_done(index: int) -> None:
         checkpoint("partition", business_date)
-        report("partition_done", date=business_date.isoformat(), partition=i + 1, of=parts)
-    if spilling is not None:
-        spilling.result()
-    spill_writer.shutdown(wait=True)
-    timer.lap("spill")
+        report("partition_done", date=business_date.isoformat(), partition=index + 1, of=parts)
+
+    loans = run_partitions(
+        plan, ahead or ReadAhead(root, parts), spill, timer, partition_done, workers
+    )
     if warming is not None:
         warming.shutdown(wait=True)
     if "state" not in spill:
@@ -551,61 +519,6 @@ def _warm_kernel(root: Path, business_date: date, policy: ServicingPolicy) -> Th
     return pool
 
 
-class _ReadAhead:
-    """The book mirror's partitions in order, each read on a thread while the one
-    before it is computed (Parquet decoding releases the GIL, and the partition
-    loop has stretches of single-threaded Python), so at most two partitions'
-    book frames are in memory at once."""
-
-    def __init__(self, root: Path, parts: int) -> None:
-        self.root = root
-        self.parts = parts
-        self.pool = ThreadPoolExecutor(1, thread_name_prefix="eod-read")
-        self.pending: Future[BookFrames] | None = (
-            self.pool.submit(read_partition, root, 0) if parts else None
-        )
-
-    def take(self, index: int) -> BookFrames:
-        if self.pending is None:
-            self.pending = self.pool.submit(read_partition, self.root, index)
-        try:
-            frames = self.pending.result()
-        except BaseException:
-            self.pool.shutdown(wait=False)
-            raise
-        if index + 1 < self.parts:
-            self.pending = self.pool.submit(read_partition, self.root, index + 1)
-        else:
-            self.pending = None
-            self.pool.shutdown(wait=False)
-        return frames
-
-
-class _Timer:
-    """Seconds spent per stage of a run (reported once, as the ``timings`` event)."""
-
-    def __init__(self) -> None:
-        self.spent: dict[str, float] = {}
-        self.mark = time.perf_counter()
-
-    def lap(self, stage: str) -> None:
-        now = time.perf_counter()
-        self.spent[stage] = round(self.spent.get(stage, 0.0) + now - self.mark, 3)
-        self.mark = now
-
-
-def _spill_partition(spill: Spill, index: int, frames: dict[str, pl.DataFrame]) -> None:
-    for key, frame in frames.items():
-        spill.put(key, index, _loan_order(frame))
-
-
-def _loan_order(frame: pl.DataFrame) -> pl.DataFrame:
-    """A partition's frame in loan-id order (ties keep the step's order)."""
-    if "loan_id" in frame.columns and frame.height > 1:
-        return frame.sort("loan_id", maintain_order=True)
-    return frame
-
-
 def _commit(
     store: Store,
     run_id: str,
@@ -617,14 +530,14 @@ def _commit(
     inputs: _Inputs,
     hooks: list[Step],
     context: CommitContext,
-    timer: _Timer | None = None,
+    timer: StageTimer | None = None,
 ) -> int:
     """One transaction: current state and events (a partition at a time), the
     steps' commit hooks, watermark, run record. ``written`` returns the snapshot
     files' hashes once they are all in place; the transaction commits after that.
     Returns the number of events."""
     events = 0
-    timer = timer or _Timer()
+    timer = timer or StageTimer()
     staged = _stage_current(store, business_date, spill, now, inputs)
     with _transaction(store, staged) as conn:
         checkpoint("db:upsert", business_date)

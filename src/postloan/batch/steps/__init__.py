@@ -252,15 +252,22 @@ def _names(value: Any, where: str) -> list[str]:
     return [str(v) for v in value]
 
 
+#: The keys of the ``eod:`` config section.
+EOD_KEYS = ("steps", "disabled", "partitions", "workers")
+#: Partitions computed at once by default (``eod.workers``; this machine class has
+#: two cores).
+DEFAULT_WORKERS = 2
+
+
 def resolve_steps(section: Any) -> list[Step]:
     """The enabled steps in order, from the ``eod:`` config section (None: the default)."""
     if section is None:
         section = {}
     if not isinstance(section, dict):
-        raise ConfigError("eod: must be a mapping (keys: steps, disabled, partitions)")
-    extra = set(section) - {"steps", "disabled", "partitions"}
+        raise ConfigError(f"eod: must be a mapping (keys: {', '.join(EOD_KEYS)})")
+    extra = set(section) - set(EOD_KEYS)
     if extra:
-        raise ConfigError(f"eod: unknown key {sorted(extra)[0]!r}; use steps, disabled, partitions")
+        raise ConfigError(f"eod: unknown key {sorted(extra)[0]!r}; use {', '.join(EOD_KEYS)}")
     order = _names(section.get("steps", list(STEP_NAMES)), "eod.steps")
     if len(set(order)) != len(order):
         dup = next(n for n in order if order.count(n) > 1)
@@ -291,4 +298,15 @@ def partition_count_setting(section: Any) -> int | None:
     value = section["partitions"]
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ConfigError(f"eod.partitions must be a positive whole number, not {value!r}")
+    return value
+
+
+def partition_workers(section: Any, engine: str) -> int:
+    """``eod.workers``: partitions computed at once (default :data:`DEFAULT_WORKERS`;
+    the per-loan ``reference`` engine is pure Python and holds the GIL, so it gets one)."""
+    value = section.get("workers") if isinstance(section, dict) else None
+    if value is None:
+        return 1 if engine == "reference" else DEFAULT_WORKERS
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"eod.workers must be a positive whole number, not {value!r}")
     return value
