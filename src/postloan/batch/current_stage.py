@@ -18,6 +18,7 @@ Polars and ``sqlite3`` only, not the ``postloan`` package (~1 s of imports).
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 import subprocess
 import sys
@@ -93,6 +94,7 @@ class StagedCurrent:
 def write(target: Path, stamp: str, columns: list[str], pieces: list[Path]) -> int:
     """The worker: the spilled state pieces' rows into ``target``'s ``TABLE``, in order,
     values as the close binds them on SQLite (dates as ISO text)."""
+    gc.disable()  # millions of short-lived values, none in a cycle (as in the close)
     scratch = sqlite3.connect(target, isolation_level=None)
     scratch.execute("PRAGMA journal_mode=OFF")  # a scratch file: rebuilt on any failure
     scratch.execute("PRAGMA synchronous=OFF")
