@@ -549,12 +549,18 @@ def _commit(
             _upsert_current(conn, business_date, spill, now, inputs, mark)
         timer.lap("db:state")
         if "events" in spill:
+            # the date's events at once (a few per hundred loans): one audit batch and
+            # one upsert, in the same loan-id order as the pieces
             known = existing_event_ids(conn, business_date)
-            states = spill.pieces("state", ["loan_id", "classification_reasons"])
-            for piece, state in zip(spill.pieces("events"), states, strict=True):
-                record_changes(conn, piece, state, known, business_date)
-                upsert(conn, "loan_events", piece, ["event_id"])
-                events += piece.height
+            dated = spill.read("events")
+            moved = dated.select("loan_id").unique()
+            state = pl.concat(
+                piece.join(moved, on="loan_id", how="semi")
+                for piece in spill.pieces("state", ["loan_id", "classification_reasons"])
+            )
+            record_changes(conn, dated, state, known, business_date)
+            upsert(conn, "loan_events", dated, ["event_id"])
+            events = dated.height
         timer.lap("db:events")
         for step in hooks:
             assert step.commit is not None
