@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from postloan.batch import partitions
 from postloan.batch.book import book_dir, partition_count, read_book
 from postloan.batch.engines import compute_states
 from postloan.batch.pipeline import (
@@ -154,6 +155,40 @@ def _run_counting_partitions(store: Store, on: date) -> tuple[int, list[object]]
     events: list[tuple[str, dict[str, object]]] = []
     result = run_date(store, on, report=lambda event, **f: events.append((event, f)))
     return result.loans, [f["partition"] for event, f in events if event == "partition_done"]
+
+
+def test_a_failing_partition_stops_the_close_and_a_rerun_finishes_it(
+    book: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An error in one partition's worker thread reaches the caller as itself, the
+    partitions after it are not reported, nothing is committed, and a re-run
+    writes the same bytes as an undisturbed close."""
+    book.settings.config_file.write_text("eod:\n  partitions: 5\n", encoding="utf-8")
+    assert refresh_mirror(book) == 5
+    run_date(book, D1)
+    undisturbed = files(book, D1)
+    with book.begin() as conn:
+        conn.execute(t.Watermark.__table__.delete())
+    real = partitions.compute_partition
+
+    def failing(plan: object, index: int, frames: object) -> object:
+        if index == 2:
+            raise ValidationError("partition 3 is broken")
+        return real(plan, index, frames)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(partitions, "compute_partition", failing)
+    events: list[tuple[str, dict[str, object]]] = []
+    with pytest.raises(ValidationError, match="partition 3 is broken"):
+        run_date(book, D1, report=lambda event, **f: events.append((event, f)))
+    done = [f["partition"] for event, f in events if event == "partition_done"]
+    assert done == [1, 2]
+    with book.begin() as conn:
+        assert last_closed_business_date(conn) is None
+    monkeypatch.setattr(partitions, "compute_partition", real)
+    run_date(book, D1)
+    assert files(book, D1) == undisturbed
+    with book.begin() as conn:
+        assert last_closed_business_date(conn) == D1
 
 
 @pytest.mark.parametrize("value", [0, -1, "two", True, 1.5])
