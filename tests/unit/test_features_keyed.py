@@ -280,3 +280,38 @@ def test_empty_partition_and_loans_without_rows() -> None:
     bare = _features({**book, "schedules": book["schedules"].clear()})
     assert bare["instalment_amount"].null_count() == 50  # no schedule: no instalment
     assert bare["remaining_instalments"].to_list() == [0] * 50
+
+
+def test_reversals_remove_the_same_rows_with_or_without_the_loan_key() -> None:
+    """Matching reversed ids only within loans that have a reversal (the keyed path)
+    removes exactly the rows a join over every transaction id removes."""
+    rng = np.random.default_rng(11)
+    rows = []
+    for loan in range(60):
+        ids = [f"T{loan:03d}-{j}" for j in range(int(rng.integers(1, 8)))]
+        for j, txn in enumerate(ids):
+            day = D - timedelta(days=int(rng.integers(0, 90)))
+            rows.append((f"L{loan:03d}", txn, "repayment", 100 + j, day, None))
+        if loan % 3 == 0:  # reversals, some after the business date
+            target = ids[int(rng.integers(0, len(ids)))]
+            day = D + timedelta(days=int(rng.integers(-30, 10)))
+            rows.append((f"L{loan:03d}", f"R{loan:03d}", "reversal", 0, day, target))
+    order = rng.permutation(len(rows))
+    txns = pl.DataFrame(
+        [rows[i] for i in order],
+        schema=["loan_id", "txn_id", "type", "amount", "value_date", "reverses"],
+        orient="row",
+    )
+    plain = without_reversed(txns, D)
+    ids = pl.Series(sorted(set(txns["loan_id"])))
+    keyed_rows = without_reversed(keyed(txns, ids), D)
+    assert keyed_rows.drop(KEY).equals(plain)
+    assert plain.height < txns.height  # something was reversed
+    expected = txns.filter(
+        ~pl.col("txn_id").is_in(
+            txns.filter((pl.col("type") == "reversal") & (pl.col("value_date") <= D))[
+                "reverses"
+            ].implode()
+        )
+    )
+    assert plain.equals(expected)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import numpy as np
 import polars as pl
 
 from postloan.batch.steps.loan_rows import KEY, keyed
@@ -160,13 +161,28 @@ def txn_aggs(txns: pl.DataFrame, instalment: pl.Series, business_date: date) -> 
 
 
 def without_reversed(txns: pl.DataFrame, business_date: date) -> pl.DataFrame:
-    """``txns`` without the transactions that a reversal up to today undoes."""
+    """``txns`` without the transactions that a reversal up to today undoes.
+
+    A reversal names a transaction of its own loan (``domain.transactions``), so
+    with the :data:`KEY` column only the rows of loans that have a reversal are
+    matched against the reversed ids: a partition's million transaction ids are
+    not all hashed for the few hundred reversals among them."""
     if not (txns["type"] == "reversal").any():
         return txns
-    undone = txns.filter(
-        (pl.col("type") == "reversal") & (pl.col("value_date") <= business_date)
-    ).select(pl.col("reverses").cast(pl.Utf8).alias("txn_id"))
-    return txns.join(undone, on="txn_id", how="anti", maintain_order="left")
+    undone = txns.filter((pl.col("type") == "reversal") & (pl.col("value_date") <= business_date))
+    reversed_ids = undone.select(pl.col("reverses").cast(pl.Utf8).alias("txn_id"))
+    if KEY not in txns.columns:
+        return txns.join(reversed_ids, on="txn_id", how="anti", maintain_order="left")
+    rows = (
+        txns.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"), KEY, "txn_id")
+        .filter(pl.col(KEY).is_in(undone[KEY].unique().implode()))
+        .join(reversed_ids, on="txn_id", how="semi")["_row"]
+    )
+    if rows.len() == 0:
+        return txns
+    keep = np.ones(txns.height, dtype=bool)
+    keep[rows.to_numpy()] = False
+    return txns.filter(pl.Series(keep))
 
 
 def restructure_aggs(marks: pl.DataFrame, business_date: date) -> pl.LazyFrame:
