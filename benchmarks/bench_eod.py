@@ -139,7 +139,7 @@ def _replicate(root: Path, partitions: int, copies: int) -> None:
     numbered after copy k−1's."""
     import polars as pl
 
-    from postloan.batch.book import MANIFEST, TABLES
+    from postloan.batch.book import MANIFEST, SPLIT_FILE, TABLES
 
     for k in range(1, copies):
         for p in range(partitions):
@@ -162,8 +162,21 @@ def _replicate(root: Path, partitions: int, copies: int) -> None:
                         (pl.lit(f"R{k}-") + pl.col("mark_id")).alias("mark_id")
                     )
                 frame.write_parquet(dst / f"{name}.parquet", compression="zstd")
+    split_file = root / SPLIT_FILE
+    if split_file.exists():  # copy k's split borrowers: the same loans, renamed, moved
+        split = pl.read_parquet(split_file)
+        copied = [
+            split.with_columns(
+                pl.lit(f"R{k}-") + pl.col("loan_id"),
+                pl.lit(f"R{k}-") + pl.col("borrower_id"),
+                pl.col("part") + k * partitions,
+            )
+            for k in range(1, copies)
+        ]
+        pl.concat([split, *copied]).write_parquet(split_file)
     manifest = json.loads((root / MANIFEST).read_text())
     manifest["partitions"] = partitions * copies
+    manifest["loans"] = manifest["loans"] * copies
     (root / MANIFEST).write_text(json.dumps(manifest))
 
 

@@ -12,7 +12,13 @@ import pytest
 from sqlalchemy import func, select
 
 from postloan.batch import partitions
-from postloan.batch.book import book_dir, partition_count, read_book
+from postloan.batch.book import (
+    SPLIT_FILE,
+    book_dir,
+    partition_count,
+    read_book,
+    split_borrowers,
+)
 from postloan.batch.engines import compute_states
 from postloan.batch.pipeline import (
     OUTPUTS,
@@ -299,5 +305,12 @@ def test_borrower_features_see_loans_in_other_partitions(store: Store, tmp_path:
     assert pair["borrower_loans"].to_list() == [2, 2]
     store.settings.config_file.write_text("eod:\n  partitions: 3\n", encoding="utf-8")
     assert refresh_mirror(store) == 3
+    root = book_dir(store.settings.home)
+    split = split_borrowers(root)  # written with the mirror
+    assert split.select("loan_id", "part").rows() == [(first, 0), (last, 2)]
+    run_date(store, D3)
+    assert files(store, D3)["features"] == whole
+    (root / SPLIT_FILE).unlink()  # a mirror written without the list: found from the files
+    assert split_borrowers(root).equals(split)
     run_date(store, D3)
     assert files(store, D3)["features"] == whole

@@ -7,6 +7,7 @@ one partition's four tables, compute, write and move on (bounded memory for a
 book larger than memory). Layout::
 
     book/manifest.json                   {"partitions": N, "loans": L}
+    book/split_borrowers.parquet         loans whose borrower spans partitions
     book/part-NNNN/loans.parquet         (and schedules, transactions, marks)
 
 The mirror is rewritten after each successful import, into a staging folder
@@ -42,6 +43,9 @@ TABLES = ("loans", "schedules", "transactions", "marks")
 #: docs/benchmarks.md), large enough that per-call overheads stay small.
 LOANS_PER_PARTITION = 62_500
 MANIFEST = "manifest.json"
+#: The loans whose borrower has loans in other partitions (``split_borrowers``).
+SPLIT_FILE = "split_borrowers.parquet"
+SPLIT_SCHEMA = {"loan_id": pl.Utf8, "borrower_id": pl.Utf8, "part": pl.Int32}
 #: The mirror is a working copy read whole by every close of business: LZ4 decodes
 #: the 36M-row schedules about 30% faster than zstd, for files about 40% larger.
 COMPRESSION: Final = "lz4"
@@ -96,6 +100,10 @@ def write_book(frames: BookFrames, root: Path, partitions: int | None = None) ->
             piece.write_parquet(
                 folder / f"{name}.parquet", compression=COMPRESSION, statistics=True
             )
+    if n > 1:  # which loans' borrowers straddle partitions: asked by every close
+        _split(
+            frames.loans.select("loan_id", "borrower_id").join(parts, on="loan_id")
+        ).write_parquet(staging / SPLIT_FILE, compression=COMPRESSION)
     manifest = {"partitions": n, "loans": frames.loans.height}
     (staging / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
     old = root.parent / f".{root.name}-old-{os.getpid()}"
@@ -127,25 +135,36 @@ def read_partition(root: Path, index: int) -> BookFrames:
 def split_borrowers(root: Path) -> pl.DataFrame:
     """``loan_id, borrower_id, part`` of every loan whose borrower also has loans in
     another partition (partitions are loan-id ranges, so a borrower's loans may be
-    apart); empty for a one-partition mirror or when no borrower is split."""
+    apart); empty for a one-partition mirror or when no borrower is split. Written
+    with the mirror (:data:`SPLIT_FILE`); found from the loans files for a mirror
+    written without it."""
     parts = partition_count(root)
-    schema = {"loan_id": pl.Utf8, "borrower_id": pl.Utf8, "part": pl.Int32}
     if parts < 2:
-        return pl.DataFrame(schema=schema)
+        return pl.DataFrame(schema=SPLIT_SCHEMA)
+    if (root / SPLIT_FILE).exists():
+        return pl.read_parquet(root / SPLIT_FILE)
     owners = pl.concat(
         [
             pl.scan_parquet(root / f"part-{i:04d}" / "loans.parquet")
             .select("loan_id", "borrower_id")
-            .filter(pl.col("borrower_id").is_not_null())
             .with_columns(pl.lit(i, dtype=pl.Int32).alias("part"))
             for i in range(parts)
         ]
     )
+    return _split(owners)
+
+
+def _split(owners: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """The rows of ``owners`` (``loan_id, borrower_id, part``) whose borrower has
+    loans in more than one part, in loan-id order."""
     return (
-        owners.filter(pl.col("part").n_unique().over("borrower_id") > 1)
+        owners.lazy()
+        .filter(pl.col("borrower_id").is_not_null())
+        .filter(pl.col("part").n_unique().over("borrower_id") > 1)
         .sort("loan_id")
+        .select("loan_id", "borrower_id", "part")
         .collect()
-        .cast(schema)  # type: ignore[arg-type]
+        .cast(SPLIT_SCHEMA)  # type: ignore[arg-type]
     )
 
 
