@@ -11,8 +11,11 @@ env: $(STAMP)
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check uv==0.13.9
-	$(BIN)/uv pip sync -q --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip sync -q --compile-bytecode --python $(BIN)/python requirements.lock
 	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
+	# bytecode written once here: a process started with PYTHONDONTWRITEBYTECODE
+	# (or from a read-only tree) would otherwise compile every module it imports
+	$(BIN)/python -m compileall -q src
 	touch $(STAMP)
 
 lock:
