@@ -167,9 +167,9 @@ def _replicate(root: Path, partitions: int, copies: int) -> None:
         split = pl.read_parquet(split_file)
         copied = [
             split.with_columns(
-                pl.lit(f"R{k}-") + pl.col("loan_id"),
-                pl.lit(f"R{k}-") + pl.col("borrower_id"),
-                pl.col("part") + k * partitions,
+                (pl.lit(f"R{k}-") + pl.col("loan_id")).alias("loan_id"),
+                (pl.lit(f"R{k}-") + pl.col("borrower_id")).alias("borrower_id"),
+                (pl.col("part") + k * partitions).alias("part"),
             )
             for k in range(1, copies)
         ]
