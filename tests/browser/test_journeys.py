@@ -135,8 +135,16 @@ def test_risk_manager_dry_runs_a_strategy(watched: Watched) -> None:
     expect(page.locator("h1")).to_contain_text("Portfolio dashboard")
     page.goto("/alerts")
     row = page.locator("tr[id^=alert-]").first
-    row.get_by_role("button").click()
+    alert_row = row.get_attribute("id")
+    row.get_by_role("button", name="Acknowledge").click()
     expect(row).to_contain_text("Acknowledged")
+    # the same alert, now acknowledged: closed with a note for the audit log
+    page.goto("/alerts?state=acknowledged")
+    row = page.locator(f"tr#{alert_row}")
+    row.locator("select[name=target]").select_option("closed")
+    row.locator("input[name=note]").fill("false alarm: paid at the branch")
+    row.get_by_role("button", name="Update").click()
+    expect(row).to_contain_text("The alert is now closed")
     page.goto("/strategy")
     page.click("#dry-run-form button[type=submit]")
     result = page.get_by_test_id("dry-run-result")

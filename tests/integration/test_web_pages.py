@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
 from api_fixtures import T0, Api, make_api, seed_case, write_test_config
-from sqlalchemy import text
+from sqlalchemy import insert, text
 
 from postloan.batch.steps.kpi import CATEGORIES
 from postloan.collections.states import ContactOutcome
 from postloan.feeds.importer import import_directory
 from postloan.security.config import load_security_policy
 from postloan.security.users import add_user
+from postloan.store.tables_risk import Alert
 from postloan.web.i18n import TEXT
 from postloan.web.pages import ENV, NAV
 
@@ -339,3 +341,93 @@ def test_waiver_form_is_scoped_and_refused_for_the_auditor(web: Api) -> None:
     assert refused.status_code == 403
     with web.store.begin() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM approvals")).scalar() == 0
+
+
+def _alert(web: Api, loan_id: str, state: str = "new") -> int:
+    """An alert on ``loan_id`` in ``state`` (version 1)."""
+    with web.store.begin() as conn:
+        return int(
+            conn.execute(
+                insert(Alert)
+                .values(
+                    alert_key=f"web-{loan_id}-{state}",
+                    rule_id="dpd_entry",
+                    loan_id=loan_id,
+                    borrower_id="B001",
+                    business_date=date(2026, 11, 28),
+                    severity="high",
+                    owner_role="loan_officer",
+                    state=state,
+                    version=1,
+                    sla_due_at=T0,
+                    created_at=T0,
+                    updated_at=T0,
+                )
+                .returning(Alert.id)
+            ).scalar_one()
+        )
+
+
+def test_alerts_are_actioned_and_closed_from_the_inbox_with_a_note(web: Api) -> None:
+    """The inbox offers the moves the state machine allows; a move keeps its note in
+    the audit log; a closed alert offers none; an officer cannot move another
+    officer's alert; a stale form is refused."""
+    new, seen = _alert(web, "L001"), _alert(web, "L001", "acknowledged")
+    elsewhere = _alert(web, "L002")
+    csrf = login(web, "rm")
+    inbox = web.client.get("/alerts", params={"state": ""}).text
+    row = inbox[inbox.index(f'id="alert-{new}"') :].split("</tr>")[0]
+    assert f'hx-post="/alerts/{new}/ack"' in row and 'value="closed"' in row
+    assert 'value="actioned"' not in row  # new → actioned is not a move
+    row = inbox[inbox.index(f'id="alert-{seen}"') :].split("</tr>")[0]
+    assert 'value="actioned"' in row and 'value="closed"' in row and "/ack" not in row
+    moved = web.client.post(
+        f"/alerts/{seen}/move",
+        data={"target": "actioned", "version": "1", "note": "called the borrower"},
+        headers=htmx(csrf),
+    )
+    assert moved.status_code == 200 and "预警已处置" in moved.text
+    plain = {"X-CSRF-Token": csrf}  # no HX-Request: the error's own status code
+    stale = web.client.post(
+        f"/alerts/{seen}/move", data={"target": "closed", "version": "1"}, headers=plain
+    )
+    assert stale.status_code == 409
+    in_page = web.client.post(
+        f"/alerts/{seen}/move", data={"target": "closed", "version": "1"}, headers=htmx(csrf)
+    )
+    assert in_page.headers["HX-Retarget"] == "#flash" and "刷新" in in_page.text
+    closed = web.client.post(
+        f"/alerts/{seen}/move", data={"target": "closed", "version": "2"}, headers=htmx(csrf)
+    )
+    assert closed.status_code == 200 and "预警已关闭" in closed.text
+    again = web.client.post(
+        f"/alerts/{seen}/move", data={"target": "actioned", "version": "3"}, headers=plain
+    )
+    assert again.status_code == 409 and "Traceback" not in again.text  # closed is final
+    inbox = web.client.get("/alerts", params={"state": "closed"}).text
+    row = inbox[inbox.index(f'id="alert-{seen}"') :].split("</tr>")[0]
+    assert "<form" not in row
+    with web.store.begin() as conn:
+        notes = conn.execute(
+            text("SELECT entry FROM audit_entries WHERE object_id = :a"), {"a": str(seen)}
+        ).scalars()
+        assert any("called the borrower" in str(n) for n in notes)
+        state = conn.execute(text("SELECT state FROM alerts WHERE id = :a"), {"a": seen})
+        assert state.scalar_one() == "closed"
+    csrf = login(web, "O01")  # L002 is O02's loan
+    refused = web.client.post(
+        f"/alerts/{elsewhere}/move",
+        data={"target": "closed", "version": "1"},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert refused.status_code in (403, 404)
+    mine = web.client.post(
+        f"/alerts/{new}/move", data={"target": "closed", "version": "1"}, headers=htmx(csrf)
+    )
+    assert mine.status_code == 200
+    bad = web.client.post(
+        f"/alerts/{new}/move",
+        data={"target": "new", "version": "2"},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert bad.status_code == 422

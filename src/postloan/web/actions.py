@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 from postloan.collections import service
 from postloan.collections.concessions import propose_restructuring, propose_waiver
 from postloan.domain.errors import ValidationError
-from postloan.risk.alerts import move_alert
+from postloan.risk.alerts import get_alert, move_alert
 from postloan.security import approvals
 from postloan.security.config import SecurityPolicy
 from postloan.security.permissions import APPROVAL_KINDS, approval_kind
@@ -121,16 +121,35 @@ def propose_case_waiver(
 def acknowledge_alert(
     conn: Connection, user: User, alert_id: int, *, expected_version: int, now: datetime
 ) -> None:
+    move_alert_as(conn, user, alert_id, "acknowledged", expected_version=expected_version, now=now)
+
+
+def move_alert_as(
+    conn: Connection,
+    user: User,
+    alert_id: int,
+    target: str,
+    *,
+    expected_version: int,
+    now: datetime,
+    note: str | None = None,
+) -> str:
+    """Move an alert the person may see (its loan in their scope) to ``target``; the
+    new state. The state machine refuses a move it does not allow."""
     authorize(user, "alert.update")
-    move_alert(
+    found = get_alert(conn, alert_id)
+    authorize_object(conn, user, "alert.update", "loan", found.loan_id)
+    moved = move_alert(
         conn,
         alert_id,
-        "acknowledged",
+        target,
         user=user.username,
         role=user.role,
         now=now,
         expected_version=expected_version,
+        note=note,
     )
+    return moved.state
 
 
 def may_decide(user: User, approval: approvals.Approval) -> bool:

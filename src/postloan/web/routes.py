@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -30,7 +30,7 @@ from postloan.contact.service import CallPermission, check_call
 from postloan.contact.settings import ContactSettings, load_contact_settings
 from postloan.domain.errors import PostLoanError, ValidationError
 from postloan.risk import registry
-from postloan.risk.alert_rules import AlertState
+from postloan.risk.alert_rules import TRANSITIONS, AlertState
 from postloan.risk.alerts import list_alerts
 from postloan.security.roles import Role
 from postloan.security.scope import authorize, authorize_object
@@ -168,6 +168,10 @@ def alerts_page(
         state=state,
         rule=rule,
         states=[s.value for s in AlertState],
+        moves={
+            str(s): [str(t) for t in sorted(TRANSITIONS[s]) if t != AlertState.ACKNOWLEDGED]
+            for s in AlertState
+        },
     )
 
 
@@ -182,6 +186,31 @@ def acknowledge(
     with ctx.store.begin() as conn:
         actions.acknowledge_alert(conn, user, alert_id, expected_version=version, now=ctx.clock())
     return render(request, "_message.html", user, kind="ok", message=_t(request, "alerts.acked"))
+
+
+@router.post("/alerts/{alert_id}/move", response_class=HTMLResponse)
+def move_alert_form(
+    request: Request,
+    ctx: Ctx,
+    user: PageUser,
+    alert_id: int,
+    target: Annotated[Literal["actioned", "closed"], Form()],
+    version: Annotated[int, Form(ge=1, le=2**31 - 1)],
+    note: Annotated[str, Form(max_length=2000)] = "",
+) -> HTMLResponse:
+    """Mark an alert actioned or close it, with an optional note for the audit log."""
+    with ctx.store.begin() as conn:
+        state = actions.move_alert_as(
+            conn,
+            user,
+            alert_id,
+            target,
+            expected_version=version,
+            now=ctx.clock(),
+            note=note.strip() or None,
+        )
+    message = _t(request, "alerts.moved", state=_t(request, f"alerts.state.{state}"))
+    return render(request, "_message.html", user, kind="ok", message=message)
 
 
 def _t(request: Request, key: str, **params: Any) -> str:
