@@ -4,7 +4,8 @@ For one business date D it streams the book mirror's partitions (whole loans):
 computes the loan state (steps 1–5, ``engines.compute_states``), yesterday's
 state for ROLL_EVENTS (the D−1 ``loan_state`` snapshot if there is one, else
 computed from the book), the DPD history for FEATURES (earlier snapshots), and
-runs the enabled steps. Then, in this order:
+runs the enabled steps (two partitions at once: ``partitions``). Then, in this
+order:
 
 1. the snapshot partitions of D (``loan_state``, ``loan_events``, ``features``,
    ``kpi``), each replaced atomically — on a thread (``snapshot_writer``), while
