@@ -431,3 +431,49 @@ def test_alerts_are_actioned_and_closed_from_the_inbox_with_a_note(web: Api) -> 
         headers={"X-CSRF-Token": csrf},
     )
     assert bad.status_code == 422
+
+
+def test_supervisor_assigns_a_case_to_another_collector_from_the_case_page(web: Api) -> None:
+    """Supervisors get an assignment form listing the active collectors; assigning
+    moves the case (audited), a stale form or a person who is not a collector is
+    refused, and collectors neither see the form nor may post it."""
+    cid = case_id(web)
+    csrf = login(web, "co")
+    page = web.client.get(f"/cases/{cid}").text
+    assert 'id="assign-form"' not in page
+    refused = web.client.post(
+        f"/cases/{cid}/assign",
+        data={"version": "1", "collector": "co2"},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert refused.status_code == 403
+    csrf = login(web, "su")
+    page = web.client.get(f"/cases/{cid}").text
+    form = page[page.index('id="assign-form"') :].split("</form>")[0]
+    assert re.findall(r'<option value="([^"]+)"', form) == ["co", "co2"]
+    assert '<option value="co" selected' in form
+    done = web.client.post(
+        f"/cases/{cid}/assign", data={"version": "1", "collector": "co2"}, headers=htmx(csrf)
+    )
+    assert done.status_code == 200 and "已分派给 co2" in done.text
+    assert 'data-testid="case-collector">co2<' in done.text
+    plain = {"X-CSRF-Token": csrf}
+    stale = web.client.post(
+        f"/cases/{cid}/assign", data={"version": "1", "collector": "co"}, headers=plain
+    )
+    assert stale.status_code == 409
+    not_a_collector = web.client.post(
+        f"/cases/{cid}/assign", data={"version": "2", "collector": "rm"}, headers=plain
+    )
+    assert not_a_collector.status_code == 422 and "Traceback" not in not_a_collector.text
+    with web.store.begin() as conn:
+        assigned = conn.execute(
+            text("SELECT assigned_to FROM collection_cases WHERE case_id = :c"), {"c": cid}
+        ).scalar_one()
+        audited = conn.execute(
+            text(
+                "SELECT COUNT(*) FROM audit_entries WHERE action = 'case.assign' AND object_id = :c"
+            ),
+            {"c": str(cid)},
+        ).scalar_one()
+    assert assigned == "co2" and audited == 1

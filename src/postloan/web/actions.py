@@ -17,7 +17,7 @@ from postloan.security import approvals
 from postloan.security.config import SecurityPolicy
 from postloan.security.permissions import APPROVAL_KINDS, approval_kind
 from postloan.security.scope import authorize, authorize_object
-from postloan.security.users import User, add_user, set_active
+from postloan.security.users import User, add_user, list_users, set_active
 
 
 def log_contact(
@@ -150,6 +150,23 @@ def move_alert_as(
         note=note,
     )
     return moved.state
+
+
+def assignable_collectors(conn: Connection, user: User) -> list[str]:
+    """The active collectors a case can go to, for a person who may assign cases."""
+    if not user.can("case.assign"):
+        return []
+    return sorted(u.username for u in list_users(conn, role="collector") if u.active)
+
+
+def assign_case(
+    conn: Connection, user: User, case_id: int, *, collector: str, expected_version: int
+) -> None:
+    """Give the case and its open tasks to ``collector`` (an active collector), as the
+    API does: scope-checked, optimistic-locked, audited."""
+    from postloan.api.queries_cases import assign
+
+    assign(conn, user, case_id, collector=collector, expected_version=expected_version)
 
 
 def may_decide(user: User, approval: approvals.Approval) -> bool:

@@ -106,6 +106,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "alerts.sla": ("处理时限", "SLA due"),
     "alerts.ack": ("确认", "Acknowledge"),
     "alerts.acked": ("已确认", "Acknowledged"),
+    "case.assign": ("分派给催收员", "Assign to a collector"),
+    "case.assigned": ("已分派给 {collector}", "Assigned to {collector}"),
     "alerts.move": ("更新", "Update"),
     "alerts.note": ("备注（记入审计日志）", "Note (kept in the audit log)"),
     "alerts.moved": ("预警已{state}", "The alert is now {state}"),

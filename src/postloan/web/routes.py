@@ -282,6 +282,7 @@ def _case_view(ctx: Any, conn: Any, user: Any, case_id: int, lang: str) -> dict[
         "channels": CONTACT_CHANNELS,
         "restructure_kinds": [k.value for k in RestructuringKind],
         "waiver_kinds": list(WAIVER_KINDS),
+        "collectors": actions.assignable_collectors(conn, user),
         **_back_office(conn, user, case.loan_ids),
     }
 
@@ -335,6 +336,22 @@ def log_contact(
             on=queries.business_date(conn),
         )
     return _case_work(request, ctx, user, case_id, "ok", _t(request, "case.contact_logged"))
+
+
+@router.post("/cases/{case_id}/assign", response_class=HTMLResponse)
+def assign_case(
+    request: Request,
+    ctx: Ctx,
+    user: PageUser,
+    case_id: int,
+    version: Annotated[int, Form(ge=1, le=2**31 - 1)],
+    collector: Annotated[str, Form(min_length=1, max_length=64)],
+) -> HTMLResponse:
+    """Give the case and its open tasks to another collector (supervisors)."""
+    with ctx.store.begin() as conn:
+        actions.assign_case(conn, user, case_id, collector=collector, expected_version=version)
+    message = _t(request, "case.assigned", collector=collector)
+    return _case_work(request, ctx, user, case_id, "ok", message)
 
 
 def _minor_units(yuan: str) -> int:
