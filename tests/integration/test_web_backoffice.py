@@ -173,6 +173,33 @@ def test_agency_placement_and_recall_and_who_may(web: Api) -> None:
         headers=htmx(csrf),
     )
     assert "已委外" in twice.text and "请先收回" in twice.text
+    page = web.client.get(f"/cases/{cid}").text
+    assert f'hx-post="/cases/{cid}/placements/{placement_id}/collections"' in page
+    nothing = web.client.post(
+        f"/cases/{cid}/placements/{placement_id}/collections",
+        data={"amount": "0"},
+        headers=htmx(csrf),
+    )
+    assert "金额须大于 0" in nothing.text
+    too_much = web.client.post(
+        f"/cases/{cid}/placements/{placement_id}/collections",
+        data={"amount": "99999999"},
+        headers=htmx(csrf),
+    )
+    assert too_much.headers["HX-Retarget"] == "#flash"
+    collected = web.client.post(
+        f"/cases/{cid}/placements/{placement_id}/collections",
+        data={"amount": "200.00", "reference": "AG1-2026-11-001"},
+        headers=htmx(csrf),
+    )
+    assert f"已入账委外 {placement_id} 的回收" in collected.text
+    with web.store.begin() as conn:
+        amount, cost, source = conn.execute(
+            text("SELECT amount, cost, source FROM collection_recoveries")
+        ).one()
+        placed_row = conn.execute(text("SELECT collected, commission FROM agency_placements")).one()
+    assert (amount, cost, source) == (20000, 3000, "agency")  # 15% commission
+    assert tuple(placed_row) == (20000, 3000)
     recalled = web.client.post(
         f"/cases/{cid}/placements/{placement_id}/recall",
         data={"version": version},
@@ -206,6 +233,7 @@ def test_the_auditor_changes_nothing_through_the_back_office_forms(web: Api) -> 
             f"/cases/{cid}/legal/1/recoveries": {"amount": "1"},
             f"/cases/{cid}/placements": {"loan_id": "L001", "agency_id": "AG1"},
             f"/cases/{cid}/placements/1/recall": {"version": "1"},
+            f"/cases/{cid}/placements/1/collections": {"amount": "1"},
         }
         for path, form_data in attempts.items():
             response = web.client.post(path, data=form_data, headers={"X-CSRF-Token": csrf})

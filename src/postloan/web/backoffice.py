@@ -182,15 +182,51 @@ def recall_from_agency(
     expected_version: int,
     on: date,
 ) -> dict[str, Any]:
+    _placed_of_case(conn, user, case_id, placement_id)
+    return agencies.recall(
+        conn, placement_id, expected_version=expected_version, actor=user.username, business_date=on
+    )
+
+
+def record_agency_collection(
+    conn: Connection,
+    user: User,
+    case_id: int,
+    placement_id: int,
+    *,
+    amount_minor: int,
+    reference: str,
+    on: date,
+) -> int:
+    """Money the agency collected on a loan of the case, at most what the loan still
+    owes: posted as a repayment, with the agency's commission as its cost."""
+    current = _placed_of_case(conn, user, case_id, placement_id)
+    if amount_minor <= 0:
+        raise UserMistake("bo.err.amount_positive")
+    owed = load_loan(conn, current["loan_id"], on).exposure
+    if amount_minor > owed:
+        raise UserMistake("bo.err.above_balance", amount_minor=amount_minor, owed_minor=owed)
+    return agencies.record_collection(
+        conn,
+        placement_id,
+        amount=amount_minor,
+        value_date=on,
+        actor=user.username,
+        reference=reference.strip() or None,
+    )
+
+
+def _placed_of_case(
+    conn: Connection, user: User, case_id: int, placement_id: int
+) -> dict[str, Any]:
+    """The placement, still with its agency, of a loan of the case the person may manage."""
     authorize_object(conn, user, "legal.manage", "case", str(case_id))
     current = agencies.get_placement(conn, placement_id)
     if current["loan_id"] not in service.get_case(conn, case_id).loan_ids:
         raise UserMistake("bo.err.placement_not_in_case", placement=placement_id, case=case_id)
     if current["state"] != PlacementState.PLACED.value:
         raise UserMistake("bo.err.not_placed", placement=placement_id)
-    return agencies.recall(
-        conn, placement_id, expected_version=expected_version, actor=user.username, business_date=on
-    )
+    return current
 
 
 def next_legal_states(state: str) -> list[str]:

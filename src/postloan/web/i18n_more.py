@@ -35,6 +35,12 @@ MORE_TEXT: dict[str, tuple[str, str]] = {
     "bo.agency": ("委外机构", "Agency"),
     "bo.place": ("委外", "Place"),
     "bo.recall": ("收回", "Recall"),
+    "bo.collect": ("入账委外回收", "Post a collection"),
+    "bo.reference": ("凭证号", "Reference"),
+    "bo.agency_collected": (
+        "已入账委外 {placement} 的回收 {id}（扣佣金）",
+        "Collection {id} of placement {placement} posted (commission charged)",
+    ),
     "bo.placed_balance": ("委外金额", "Placed balance"),
     "bo.collected": ("机构已催回", "Collected"),
     "bo.placed": ("已委外给 {agency}（委外编号 {id}）", "Placed with {agency} (placement {id})"),

@@ -157,4 +157,29 @@ def recall(
     return _case_work(request, ctx, user, case_id, "ok", message)
 
 
+@router.post("/cases/{case_id}/placements/{placement_id}/collections", response_class=HTMLResponse)
+def agency_collection(
+    request: Request,
+    ctx: Ctx,
+    user: PageUser,
+    case_id: int,
+    placement_id: int,
+    amount: Annotated[str, Form(max_length=20)],
+    reference: Text = "",
+) -> HTMLResponse:
+    """Post money the agency collected (commission at the placement's rate)."""
+    with ctx.store.begin() as conn:
+        recovery_id = backoffice.record_agency_collection(
+            conn,
+            user,
+            case_id,
+            placement_id,
+            amount_minor=_minor_units(amount),
+            reference=reference,
+            on=queries.business_date(conn),
+        )
+    message = _t(request, "bo.agency_collected", id=recovery_id, placement=placement_id)
+    return _case_work(request, ctx, user, case_id, "ok", message)
+
+
 __all__ = ["router"]
