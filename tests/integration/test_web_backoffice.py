@@ -261,3 +261,52 @@ def test_every_composed_text_key_exists() -> None:
         keys |= set(re.findall(r'UserMistake\(\s*"([a-z_.]+)"', inspect.getsource(module)))
     assert any(k.startswith("bo.err.") for k in keys)
     assert keys <= set(TEXT), sorted(keys - set(TEXT))
+
+
+def test_the_agency_register_page_lists_and_delists_agencies(web: Api) -> None:
+    """Legal lists an agency (a bad rate or a taken id is refused, audited when done) and
+    delists it; the auditor reads the register but has no forms and may not post."""
+    csrf = login(web, "le")
+    page = web.client.get("/agencies")
+    assert page.status_code == 200 and 'id="agency-form"' in page.text
+    bad_rate = web.client.post(
+        "/agencies",
+        data={"agency_id": "AG9", "name": "Nine", "commission_rate": "1.5"},
+        headers=htmx(csrf),
+    )
+    assert bad_rate.headers["HX-Retarget"] == "#flash" and "[0, 1)" in bad_rate.text
+    listed = web.client.post(
+        "/agencies",
+        data={"agency_id": "AG9", "name": XSS, "commission_rate": "0.125"},
+        headers=htmx(csrf),
+    )
+    assert "已登记委外机构 AG9" in listed.text and 'id="agency-AG9"' in listed.text
+    assert XSS not in listed.text and "&lt;script&gt;" in listed.text
+    assert "12.50%" in listed.text
+    again = web.client.post(
+        "/agencies",
+        data={"agency_id": "AG9", "name": "Nine", "commission_rate": "0.1"},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert again.status_code == 409
+    delisted = web.client.post("/agencies/AG9/delist", headers=htmx(csrf))
+    assert "已将 AG9 移出名录" in delisted.text
+    row = delisted.text[delisted.text.index('id="agency-AG9"') :].split("</tr>")[0]
+    assert "<form" not in row
+    with web.store.begin() as conn:
+        actions = conn.execute(
+            text("SELECT action FROM audit_entries WHERE object_id = 'AG9' ORDER BY id")
+        ).scalars()
+        assert list(actions) == ["agency.register", "agency.delist"]
+    csrf = login(web, "au")
+    page = web.client.get("/agencies")
+    assert page.status_code == 200 and 'id="agency-AG9"' in page.text
+    assert 'id="agency-form"' not in page.text
+    for path, form in {
+        "/agencies": {"agency_id": "AG8", "name": "x", "commission_rate": "0.1"},
+        "/agencies/AG9/delist": {},
+    }.items():
+        refused = web.client.post(path, data=form, headers={"X-CSRF-Token": csrf})
+        assert refused.status_code == 403, path
+    csrf = login(web, "co")
+    assert web.client.get("/agencies").status_code == 403

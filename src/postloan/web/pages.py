@@ -47,6 +47,7 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("/audit", "audit.read", "nav.audit"),
     ("/users", "user.view", "nav.users"),
     ("/scorecards", "case.view", "nav.scorecards"),
+    ("/agencies", "legal.view", "nav.agencies"),
 )
 
 

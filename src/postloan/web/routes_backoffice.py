@@ -1,16 +1,22 @@
-"""The case page's back-office forms: propose a write-off, open and advance a legal case,
-record a court recovery, place a loan with an agency and recall it. Each answers with
-the case's work area (an HTMX swap), its message in the user's language."""
+"""The back-office forms. On the case page: propose a write-off, open and advance a
+legal case, record a court recovery, place a loan with an agency, post what the
+agency collected and recall it; each answers with the case's work area (an HTMX
+swap), its message in the user's language. And the agency register (``/agencies``):
+list and delist agencies."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from decimal import Decimal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy import Connection
 
+from postloan.collections import agencies
+from postloan.security.scope import authorize
 from postloan.web import backoffice, queries
-from postloan.web.pages import Ctx, HtmlRoute, PageUser
+from postloan.web.pages import Ctx, HtmlRoute, PageUser, render
 from postloan.web.routes import _case_work, _minor_units, _t
 
 router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
@@ -180,6 +186,57 @@ def agency_collection(
         )
     message = _t(request, "bo.agency_collected", id=recovery_id, placement=placement_id)
     return _case_work(request, ctx, user, case_id, "ok", message)
+
+
+@router.get("/agencies", response_class=HTMLResponse)
+def agencies_page(request: Request, ctx: Ctx, user: PageUser) -> HTMLResponse:
+    """The agency register: every agency with its commission rate and listing dates."""
+    authorize(user, "legal.view")
+    with ctx.store.begin() as conn:
+        listed = _register(conn)
+    return render(request, "agencies.html", user, agencies=listed, flash=None)
+
+
+@router.post("/agencies", response_class=HTMLResponse)
+def register_agency(
+    request: Request,
+    ctx: Ctx,
+    user: PageUser,
+    agency_id: Annotated[str, Form(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")],
+    name: Annotated[str, Form(min_length=1, max_length=200)],
+    commission_rate: Annotated[str, Form(max_length=20)],
+) -> HTMLResponse:
+    authorize(user, "legal.manage")
+    with ctx.store.begin() as conn:
+        agencies.register_agency(
+            conn,
+            agency_id=agency_id,
+            name=name.strip(),
+            commission_rate=commission_rate.strip(),
+            actor=user.username,
+            listed_on=queries.business_date(conn),
+        )
+        listed = _register(conn)
+    flash = ("ok", _t(request, "agencies.registered", id=agency_id))
+    return render(request, "_agencies.html", user, agencies=listed, flash=flash)
+
+
+@router.post("/agencies/{agency_id}/delist", response_class=HTMLResponse)
+def delist_agency(request: Request, ctx: Ctx, user: PageUser, agency_id: str) -> HTMLResponse:
+    authorize(user, "legal.manage")
+    with ctx.store.begin() as conn:
+        agencies.delist_agency(conn, agency_id, actor=user.username, on=queries.business_date(conn))
+        listed = _register(conn)
+    flash = ("ok", _t(request, "agencies.delisted", id=agency_id))
+    return render(request, "_agencies.html", user, agencies=listed, flash=flash)
+
+
+def _register(conn: Connection) -> list[dict[str, Any]]:
+    """The agencies with their commission rates as decimals (shown as percentages)."""
+    return [
+        {**a, "commission_rate": Decimal(str(a["commission_rate"]))}
+        for a in agencies.list_agencies(conn)
+    ]
 
 
 __all__ = ["router"]
